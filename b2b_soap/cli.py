@@ -1,0 +1,50 @@
+"""The ``b2b-soap`` command. Each topic lives in ``b2b_soap/commands/<topic>.py`` with a
+``register(subparsers)`` function; handlers take the parsed arguments and return an exit code.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from .config import ConfigError
+from .errors import B2BError
+
+__all__ = ["main", "parse_arguments", "build_parser"]
+
+COMMAND_MODULES = (
+    "b2b_soap.commands.setup",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="b2b-soap", description="B2B Student server for a Local Authority")
+    parser.add_argument("--config", help="configuration file (default: $B2B_SOAP_CONFIG or ./b2b-soap.toml)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except B2BError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``b2b-soap`` CLI, one module per topic."""

@@ -1,0 +1,80 @@
+"""Helpers every command uses: settings and context from the arguments, output, passwords."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from datetime import date, datetime
+from typing import Any, Iterable, Sequence
+
+from ..config import Settings, load_settings
+from ..context import AppContext
+from ..errors import ValidationFailed
+
+__all__ = ["settings_from_args", "context_from_args", "emit", "emit_one", "read_password"]
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    return load_settings(getattr(args, "config", None))
+
+
+def context_from_args(args: argparse.Namespace) -> AppContext:
+    return AppContext(settings_from_args(args))
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (datetime, date)):
+        return value.isoformat(sep=" ", timespec="seconds") if isinstance(value, datetime) else value.isoformat()
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def emit(args: argparse.Namespace, rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
+    """Print rows as a readable table, or as a JSON list with --json."""
+    rows = list(rows)
+    if getattr(args, "json", False):
+        print(json.dumps([{c: _jsonable(r.get(c)) for c in columns} for r in rows], indent=2))
+        return
+    cells = [[_text(r.get(c)) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip())
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+    if not rows:
+        print("(none)")
+
+
+def emit_one(args: argparse.Namespace, record: dict[str, Any]) -> None:
+    """Print one record as key: value lines, or as a JSON object with --json."""
+    if getattr(args, "json", False):
+        print(json.dumps({k: _jsonable(v) for k, v in record.items()}, indent=2))
+        return
+    width = max((len(k) for k in record), default=0)
+    for key, value in record.items():
+        print(f"{key.ljust(width)}  {_text(value)}")
+
+
+def read_password(args: argparse.Namespace, prompt: str = "Password: ") -> str:
+    """A password from --password-stdin, B2B_SOAP_PASSWORD, or an interactive prompt (asked twice)."""
+    if getattr(args, "password_stdin", False):
+        return sys.stdin.readline().rstrip("\n")
+    if os.environ.get("B2B_SOAP_PASSWORD"):
+        return os.environ["B2B_SOAP_PASSWORD"]
+    if not sys.stdin.isatty():
+        raise ValidationFailed("no password given: use --password-stdin or B2B_SOAP_PASSWORD, "
+                               "or run in a terminal")
+    first = getpass.getpass(prompt)
+    if getpass.getpass("Again: ") != first:
+        raise ValidationFailed("the two passwords differ")
+    return first

@@ -1,0 +1,20 @@
+"""Database models, engine and sessions."""
+from .accounts import AuditEntry, Base, Group, GroupMember, GroupPermission, Licence, SystemDefault, User, WebSession
+from .attainment import (Aspect, AspectHierarchy, AttainmentImport, AttainmentResult, HierarchyAspect,
+                         SuspenseItem)
+from .base import Model, utcnow
+from .engine import is_sqlite, make_engine, make_sessionmaker, normalise_url, session_scope, upgrade
+from .files import Download, FilePart, QueueEntry, VirtualFile
+from .incoming import CacheEntry, Conflict, Finding, IncomingRecord, MatchCandidate, MatchModelRow
+from .population import CarerLink, Enrolment, Person, PersonIdentifier
+from .scheduling import Alert, JobRun, ScheduledTask
+
+__all__ = [
+    "Model", "utcnow", "make_engine", "make_sessionmaker", "session_scope", "upgrade", "normalise_url",
+    "is_sqlite",
+    "Base", "User", "Group", "GroupMember", "GroupPermission", "SystemDefault", "Licence", "AuditEntry",
+    "WebSession", "VirtualFile", "FilePart", "QueueEntry", "Download", "Person", "PersonIdentifier",
+    "CarerLink", "Enrolment", "IncomingRecord", "MatchCandidate", "Finding", "Conflict", "CacheEntry",
+    "MatchModelRow", "ScheduledTask", "JobRun", "Alert", "AspectHierarchy", "Aspect", "HierarchyAspect",
+    "AttainmentResult", "AttainmentImport", "SuspenseItem",
+]

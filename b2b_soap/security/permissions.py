@@ -1,0 +1,60 @@
+"""Process permissions granted to groups, and the rules that gate school and LA users."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db import Base, GroupMember, GroupPermission, User
+
+__all__ = ["SCHOOL_PROCESSES", "LA_PROCESSES", "LEVELS", "user_permissions", "school_refusal",
+           "la_refusal", "UNMATCHED", "CONFLICTS", "REPORTS", "ADMINISTRATION"]
+
+B2BS_IMPORT_EXPORT = "B2BS Import/Export"
+IMPORT_EXPORT_DATA = "Import/Export data"
+UNMATCHED = "Incoming Students: Unmatched"
+CONFLICTS = "Incoming Students: Matched with Conflicts"
+REPORTS = "Reports"
+ADMINISTRATION = "Administration"
+
+SCHOOL_PROCESSES = (B2BS_IMPORT_EXPORT, IMPORT_EXPORT_DATA)
+LA_PROCESSES = (UNMATCHED, CONFLICTS, REPORTS, ADMINISTRATION)
+LEVELS = ("None", "Read", "Read-Write")
+
+
+def user_permissions(session: Session, user_id: int) -> dict[str, str]:
+    """The best level per process over all of the user's groups."""
+    rows = session.execute(
+        select(GroupPermission.process, GroupPermission.level)
+        .join(GroupMember, GroupMember.group_id == GroupPermission.group_id)
+        .where(GroupMember.user_id == user_id)
+    )
+    best: dict[str, str] = {}
+    for process, level in rows:
+        if LEVELS.index(level) > LEVELS.index(best.get(process, "None")):
+            best[process] = level
+    return best
+
+
+def school_refusal(user: User, base: Base | None, permissions: dict[str, str]) -> tuple[str, str] | None:
+    """Why a school user may not use the SOAP service, as (fault code, message), or None."""
+    if user.kind != "school" or base is None:
+        return "PermissionDenied", "this account is not a school account bound to a base"
+    if not base.b2b_enabled:
+        return ("BaseNotEnabled", f"base {base.laestab} is not enabled for B2B Student; "
+                "ask the LA to set the B2B Student Base flag")
+    missing = [p for p in SCHOOL_PROCESSES if permissions.get(p) != "Read-Write"]
+    if missing:
+        return ("PermissionDenied", "the account's groups do not grant Read-Write on "
+                + " and ".join(missing) + "; ask the LA to grant it")
+    return None
+
+
+def la_refusal(user: User, permissions: dict[str, str], process: str, write: bool) -> str | None:
+    """Why an LA user may not perform an action on ``process``, or None."""
+    if user.kind != "la":
+        return "only LA users may do this"
+    needed = "Read-Write" if write else "Read"
+    level = permissions.get(process, "None")
+    if LEVELS.index(level) < LEVELS.index(needed):
+        return f"needs {needed} on {process!r} (has {level})"
+    return None
