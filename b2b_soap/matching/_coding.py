@@ -1,0 +1,152 @@
+"""Integer coding of records: each distinct value normalised once, shared codes.
+
+Code 0 always means "missing".  Both sides of a match are coded in the same
+vocabularies, so exact agreement is integer equality and string similarity is
+computed once per distinct pair of codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from operator import attrgetter
+from typing import Any
+
+import jellyfish
+import numpy as np
+
+from b2b_soap.matching import normalise as norm
+from b2b_soap.matching.records import Record
+from b2b_soap.matching.upn import is_valid_upn
+
+FIELDS = ("fn", "mn", "sn", "dob", "gender", "pc", "pcs", "pcd", "town", "addr", "upn")
+_GENDER = {"M": 1, "F": 2, "m": 1, "f": 2}
+
+
+class Vocab:
+    """Normalised value ↔ code, with a cache from raw text to code."""
+
+    def __init__(self, normalise: Callable[[str], str]) -> None:
+        self.normalise = normalise
+        self.codes: dict[str, int] = {"": 0}
+        self.values: list[str] = [""]
+        self._raw: dict[str, int] = {}
+
+    def code(self, raw: str | None) -> int:
+        if not raw:
+            return 0
+        found = self._raw.get(raw)
+        if found is None:
+            found = self.code_of_normal(self.normalise(raw))
+            self._raw[raw] = found
+        return found
+
+    def code_of_normal(self, value: str) -> int:
+        found = self.codes.get(value)
+        if found is None:
+            found = self.codes[value] = len(self.values)
+            self.values.append(value)
+            self.added(value)
+        return found
+
+    def added(self, value: str) -> None:
+        """Hook for derived per-code data."""
+
+
+class NameVocab(Vocab):
+    """Names with their phonetic code and initial, kept per code."""
+
+    def __init__(self) -> None:
+        self.phonetic = Vocab(lambda text: text)
+        self._phon: list[int] = [0]
+        self._initial: list[int] = [0]
+        super().__init__(norm.normalise_name)
+
+    def added(self, value: str) -> None:
+        self._phon.append(self.phonetic.code(jellyfish.metaphone(value.replace(" ", "")) or value))
+        self._initial.append(ord(value[0]) - 96 if value else 0)
+
+    def phon_array(self) -> np.ndarray:
+        return np.asarray(self._phon, dtype=np.int64)
+
+    def initial_array(self) -> np.ndarray:
+        return np.asarray(self._initial, dtype=np.int64)
+
+
+class PostcodeVocab(Vocab):
+    """Postcodes with the codes of their sector and district."""
+
+    def __init__(self) -> None:
+        self.areas = Vocab(lambda text: text)
+        self._sector: list[int] = [0]
+        self._district: list[int] = [0]
+        super().__init__(norm.normalise_postcode)
+
+    def added(self, value: str) -> None:
+        self._sector.append(self.areas.code(norm.postcode_sector(value)))
+        self._district.append(self.areas.code(norm.postcode_district(value)))
+
+
+@dataclass
+class Coded:
+    """Columns of integer codes for a list of records (one row per record)."""
+
+    ids: list[str]
+    cols: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class Coder:
+    """The shared vocabularies and the record → codes step."""
+
+    def __init__(self) -> None:
+        self.names = NameVocab()
+        self.postcodes = PostcodeVocab()
+        self.towns = Vocab(norm.normalise_town)
+        self.addresses = Vocab(norm.normalise_address)
+        self.upns = Vocab(lambda text: text.strip().upper())
+        self._middle: dict[str, int] = {}
+
+    def _middle_code(self, raw: str) -> int:
+        if not raw:
+            return 0
+        found = self._middle.get(raw)
+        if found is None:
+            found = self._middle[raw] = self.names.code_of_normal(norm.first_token(norm.normalise_name(raw)))
+        return found
+
+    def _upn_code(self, raw: str) -> int:
+        upn = raw.strip().upper() if raw else ""
+        return self.upns.code(upn) if is_valid_upn(upn) else 0
+
+    def encode(self, records: Sequence[Record]) -> Coded:
+        """Code a list of records; each distinct raw value is normalised once."""
+        names = self.names
+        fn = _column(records, "forename", names.code)
+        sn = _column(records, "surname", names.code)
+        mn = _column(records, "middle_names", self._middle_code)
+        dob = _column(records, "dob", _dob_number)
+        gender = _column(records, "gender", lambda g: _GENDER.get(g or "", 0))
+        pc = _column(records, "postcode", self.postcodes.code)
+        town = _column(records, "town", self.towns.code)
+        addr = _column(records, "address", self.addresses.code)
+        upn = _column(records, "upn", self._upn_code)
+        sector = np.asarray(self.postcodes._sector, dtype=np.int64)
+        district = np.asarray(self.postcodes._district, dtype=np.int64)
+        cols = {"fn": fn, "mn": mn, "sn": sn, "dob": dob, "gender": gender, "pc": pc,
+                "pcs": sector[pc], "pcd": district[pc], "town": town, "addr": addr, "upn": upn}
+        return Coded([r.id for r in records], cols)
+
+
+def _dob_number(dob: date | None) -> int:
+    return dob.year * 10000 + dob.month * 100 + dob.day if dob else 0
+
+
+def _column(records: Sequence[Record], field: str, code: Callable[[Any], int]) -> np.ndarray:
+    """Codes of one field: ``code`` runs once per distinct raw value."""
+    raw = list(map(attrgetter(field), records))
+    mapping = {value: code(value) for value in set(raw)}
+    return np.fromiter(map(mapping.__getitem__, raw), dtype=np.int64, count=len(raw))

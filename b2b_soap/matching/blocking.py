@@ -1,0 +1,97 @@
+"""Blocking: which population rows are compared with each incoming record.
+
+Each rule turns a record into one integer key (0 = no key, e.g. a missing
+field).  The population side is held per rule as keys sorted once, with
+start/count per distinct key, so a whole batch is looked up with numpy; rows
+added or changed later sit in a small overlay until the next rebuild.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from b2b_soap.matching._coding import Coded, Coder
+
+__all__ = ["block_keys", "SortedBlocks"]
+
+
+def block_keys(rule: str, coded: Coded, coder: Coder) -> np.ndarray:
+    """Integer blocking key of every row of ``coded`` for ``rule`` (0 = none)."""
+    c = coded.cols
+    if rule == "upn":
+        return c["upn"]
+    if rule == "dob":
+        return c["dob"]
+    phon = coder.names.phon_array()
+    if rule == "surname_phonetic+birth_year":
+        return _both(phon[c["sn"]], c["dob"] // 10000, 10000)
+    if rule == "forename_phonetic+surname_phonetic":
+        return _both(phon[c["fn"]], phon[c["sn"]], 1 << 24)
+    if rule == "postcode+forename_initial":
+        return _both(c["pc"], coder.names.initial_array()[c["fn"]], 64)
+    if rule == "forename_phonetic+dob_year_month":
+        return _both(phon[c["fn"]], c["dob"] // 100, 1_000_000)
+    raise ValueError(f"unknown blocking rule {rule!r}")
+
+
+def _both(high: np.ndarray, low: np.ndarray, base: int) -> np.ndarray:
+    """Combine two non-negative codes into one key, 0 when either is missing."""
+    return np.where((high > 0) & (low > 0), high * base + low, 0)
+
+
+class SortedBlocks:
+    """Population rows by key for one rule: sorted arrays plus an overlay dict."""
+
+    def __init__(self, keys: np.ndarray) -> None:
+        rows = np.flatnonzero(keys)
+        order = np.argsort(keys[rows], kind="stable")
+        self.rows = rows[order]
+        sorted_keys = keys[self.rows]
+        self.uniq, self.start, self.count = np.unique(sorted_keys, return_index=True, return_counts=True)
+        self.overlay: dict[int, list[int]] = defaultdict(list)
+
+    def add_overlay(self, row: int, key: int) -> None:
+        if key:
+            self.overlay[int(key)].append(row)
+
+    def drop_overlay(self, row: int, key: int) -> None:
+        rows = self.overlay.get(int(key))
+        if rows and row in rows:
+            rows.remove(row)
+
+    def lookup(self, keys: np.ndarray, max_block: int, stale: np.ndarray | None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (query index, population row) for every query key found.
+
+        ``stale`` marks rows changed since the sort: their sorted entries are
+        out of date and skipped; the overlay holds their current keys.
+        """
+        query = np.flatnonzero(keys)
+        q_keys = keys[query]
+        pos = np.searchsorted(self.uniq, q_keys)
+        pos[pos >= len(self.uniq)] = 0
+        hit = self.uniq[pos] == q_keys if len(self.uniq) else np.zeros(len(query), bool)
+        hit &= self.count[pos] <= max_block
+        query, pos = query[hit], pos[hit]
+        counts = self.count[pos]
+        total = int(counts.sum())
+        left = np.repeat(query, counts)
+        # offsets 0..count-1 within each block, then shifted to the block start
+        within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        right = self.rows[np.repeat(self.start[pos], counts) + within]
+        if stale is not None:
+            fresh = ~stale[right]
+            left, right = left[fresh], right[fresh]
+        if self.overlay:
+            extra_left, extra_right = [], []
+            for q in np.flatnonzero(keys).tolist():
+                rows = self.overlay.get(int(keys[q]))
+                if rows:
+                    extra_left.extend([q] * len(rows))
+                    extra_right.extend(rows)
+            if extra_left:
+                left = np.concatenate([left, np.asarray(extra_left, np.int64)])
+                right = np.concatenate([right, np.asarray(extra_right, np.int64)])
+        return left, right

@@ -1,0 +1,173 @@
+"""PopulationIndex: the LA population coded and blocked once, reused per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from b2b_soap.matching._coding import FIELDS, Coded, Coder
+from b2b_soap.matching.blocking import SortedBlocks, block_keys
+from b2b_soap.matching.records import Record
+from b2b_soap.matching.settings import MatchSettings
+
+__all__ = ["PopulationIndex"]
+
+
+class PopulationIndex:
+    """The LA's persons as integer columns plus blocking structures.
+
+    Build it once; :meth:`add` inserts or replaces persons by id and
+    :meth:`remove` drops them, both without a rebuild (changed rows go to an
+    overlay; the sorted structures are rebuilt when the overlay grows past a
+    tenth of the population).
+
+    Args:
+        records: initial population.
+        settings: blocking rules and block size limit (defaults if omitted).
+    """
+
+    def __init__(self, records: Iterable[Record] = (), settings: MatchSettings | None = None) -> None:
+        self.settings = settings or MatchSettings()
+        self.coder = Coder()
+        self.ids: list[str] = []
+        self.row_of: dict[str, int] = {}
+        self.records: list[Record | None] = []
+        self.cols: dict[str, np.ndarray] = {name: np.zeros(0, np.int64) for name in FIELDS}
+        self.active = np.zeros(0, bool)
+        self._tf_cache: dict[str, np.ndarray] = {}
+        self._keys: dict[str, np.ndarray] = {}
+        self._blocks: dict[str, SortedBlocks] = {}
+        self._stale = np.zeros(0, bool)
+        self._overlay_rows = 0
+        self._append(list(records))
+        self._rebuild()
+
+    def __len__(self) -> int:
+        return int(self.active.sum())
+
+    def record(self, row: int) -> Record:
+        found = self.records[row]
+        assert found is not None
+        return found
+
+    # -- changes ---------------------------------------------------------
+    def add(self, records: Iterable[Record]) -> None:
+        """Insert persons, or replace those whose id is already indexed."""
+        latest = {record.id: record for record in records}  # the last of repeated ids wins
+        new, changed = [], []
+        for record in latest.values():
+            (changed if record.id in self.row_of else new).append(record)
+        start = len(self.ids)
+        self._append(new)
+        for record in changed:
+            row = self.row_of[record.id]
+            self._unblock(row)
+            coded = self.coder.encode([record])
+            for name in FIELDS:
+                self.cols[name][row] = coded.cols[name][0]
+            self.records[row] = record
+        self._tf_cache.clear()
+        touched = list(range(start, len(self.ids))) + [self.row_of[r.id] for r in changed]
+        self._block_rows(touched)
+
+    def remove(self, ids: Iterable[str]) -> None:
+        """Drop persons by id; unknown ids are ignored."""
+        for pid in ids:
+            row = self.row_of.pop(pid, None)
+            if row is not None:
+                self._unblock(row)
+                self.active[row] = False
+                self.records[row] = None
+        self._tf_cache.clear()
+
+    def _append(self, records: Sequence[Record]) -> None:
+        if not records:
+            return
+        coded = self.coder.encode(records)
+        start = len(self.ids)
+        for offset, record in enumerate(records):
+            self.row_of[record.id] = start + offset
+        self.ids.extend(coded.ids)
+        self.records.extend(records)
+        for name in FIELDS:
+            self.cols[name] = np.concatenate([self.cols[name], coded.cols[name]])
+        self.active = np.concatenate([self.active, np.ones(len(records), bool)])
+        self._stale = np.concatenate([self._stale, np.zeros(len(records), bool)])
+
+    def _unblock(self, row: int) -> None:
+        """Take a row's current keys out of the blocking structures."""
+        self._stale[row] = True
+        for rule, keys in self._keys.items():
+            self._blocks[rule].drop_overlay(row, keys[row])
+
+    def _block_rows(self, rows: list[int]) -> None:
+        if not rows:
+            return
+        self._overlay_rows += len(rows)
+        if self._overlay_rows * 10 > len(self.ids):
+            self._rebuild()
+            return
+        sub = Coded([self.ids[r] for r in rows], {n: self.cols[n][rows] for n in FIELDS})
+        for rule in self._blocks:
+            keys = block_keys(rule, sub, self.coder)
+            full = self._keys[rule]
+            if len(full) < len(self.ids):
+                full = self._keys[rule] = np.concatenate([full, np.zeros(len(self.ids) - len(full), np.int64)])
+            for row, key in zip(rows, keys.tolist()):
+                full[row] = key
+                self._stale[row] = True
+                self._blocks[rule].add_overlay(row, key)
+
+    def _rebuild(self) -> None:
+        coded = Coded(self.ids, self.cols)
+        for rule in {*self.settings.blocking_rules, *self._blocks}:
+            keys = np.where(self.active, block_keys(rule, coded, self.coder), 0)
+            self._keys[rule] = keys
+            self._blocks[rule] = SortedBlocks(keys)
+        self._stale = np.zeros(len(self.ids), bool)
+        self._overlay_rows = 0
+
+    # -- queries ---------------------------------------------------------
+    def encode(self, records: Sequence[Record]) -> Coded:
+        """Code an incoming batch in this index's vocabularies."""
+        return self.coder.encode(records)
+
+    def candidate_pairs(self, batch: Coded) -> tuple[np.ndarray, np.ndarray]:
+        """De-duplicated (batch row, population row) pairs proposed by any rule."""
+        lefts, rights = [], []
+        stale = self._stale if self._stale.any() else None
+        for rule in self.settings.blocking_rules:
+            left, right = self._blocks[rule].lookup(block_keys(rule, batch, self.coder),
+                                                    self.settings.max_block_size, stale)
+            lefts.append(left)
+            rights.append(right)
+        width = max(len(self.ids), 1)
+        pair = np.unique(np.concatenate(lefts) * width + np.concatenate(rights))
+        return pair // width, pair % width
+
+    def _blocks_for(self, rule: str) -> SortedBlocks:
+        """Sorted blocks of one rule, built on first use if not a matching rule."""
+        if rule not in self._blocks:
+            keys = np.where(self.active, block_keys(rule, Coded(self.ids, self.cols), self.coder), 0)
+            self._keys[rule] = keys
+            self._blocks[rule] = SortedBlocks(keys)
+        return self._blocks[rule]
+
+    def term_frequency(self, column: str) -> np.ndarray:
+        """Share of active population rows holding each code of ``column``'s vocabulary."""
+        found = self._tf_cache.get(column)
+        if found is None:
+            values = self.cols[column][self.active]
+            found = np.bincount(values, minlength=len(self.coder.names.values) + 1) / max(len(values), 1)
+            self._tf_cache[column] = found
+        return found
+
+    def upn_rows(self, upn_codes: np.ndarray) -> dict[int, list[int]]:
+        """Active population rows per (valid) UPN code asked for."""
+        wanted = np.unique(upn_codes[upn_codes > 0])
+        rows = np.flatnonzero(np.isin(self.cols["upn"], wanted) & self.active)
+        found: dict[int, list[int]] = {}
+        for row, code in zip(rows.tolist(), self.cols["upn"][rows].tolist()):
+            found.setdefault(code, []).append(row)
+        return found

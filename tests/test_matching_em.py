@@ -1,0 +1,64 @@
+"""EM recovers known m/u values (like splink's test_correctness_of_convergence)."""
+
+import numpy as np
+import pytest
+
+from b2b_soap.matching.em import distinct_patterns, expectation_maximisation
+
+# Per comparison: probabilities of levels 1.. (level 0 = null) for matches / non-matches.
+TRUE_M = [[0.85, 0.10, 0.05], [0.90, 0.06, 0.04], [0.70, 0.20, 0.10], [0.95, 0.05]]
+TRUE_U = [[0.05, 0.15, 0.80], [0.02, 0.10, 0.88], [0.10, 0.30, 0.60], [0.50, 0.50]]
+RATE = 0.3
+
+
+def _pairs(n: int, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    is_match = rng.random(n) < RATE
+    columns = []
+    for m, u in zip(TRUE_M, TRUE_U):
+        levels_m = rng.choice(len(m), n, p=m) + 1
+        levels_u = rng.choice(len(u), n, p=u) + 1
+        column = np.where(is_match, levels_m, levels_u)
+        column[rng.random(n) < 0.05] = 0  # some nulls, which EM must ignore
+        columns.append(column)
+    return np.stack(columns, axis=1)
+
+
+def _start(true, shift):
+    return [[1.0] + list(np.roll(row, shift)) for row in true]
+
+
+def test_full_em_recovers_m_u_and_rate():
+    patterns, counts = distinct_patterns(_pairs(60_000))
+    n_levels = [len(m) + 1 for m in TRUE_M]
+    # deliberately poor, but correctly ordered, starting values
+    m_start = [[1.0, 0.6] + [0.4 / (len(m) - 1)] * (len(m) - 1) for m in TRUE_M]
+    u_start = [[1.0] + [1.0 / len(u)] * len(u) for u in TRUE_U]
+    result = expectation_maximisation(patterns, counts, n_levels, m_start, u_start, rate_start=0.5,
+                                      max_iterations=500, tolerance=1e-8)
+    assert result.converged
+    assert result.match_rate == pytest.approx(RATE, abs=0.01)
+    for c in range(len(TRUE_M)):
+        assert result.m[c][0] == 1.0 and result.u[c][0] == 1.0
+        assert result.m[c][1:] == pytest.approx(TRUE_M[c], abs=0.02)
+        assert result.u[c][1:] == pytest.approx(TRUE_U[c], abs=0.02)
+
+
+def test_em_with_u_fixed_recovers_m():
+    patterns, counts = distinct_patterns(_pairs(60_000, seed=2))
+    n_levels = [len(m) + 1 for m in TRUE_M]
+    m_start = [[1.0, 0.5] + [0.5 / (len(m) - 1)] * (len(m) - 1) for m in TRUE_M]
+    u_true = [[1.0] + u for u in TRUE_U]
+    result = expectation_maximisation(patterns, counts, n_levels, m_start, u_true, rate_start=0.1,
+                                      fix_u=True, max_iterations=500, tolerance=1e-8)
+    for c in range(len(TRUE_U)):
+        assert result.u[c] == pytest.approx(u_true[c], abs=1e-6)
+    assert result.match_rate == pytest.approx(RATE, abs=0.01)
+    for c in range(len(TRUE_M)):
+        assert result.m[c][1:] == pytest.approx(TRUE_M[c], abs=0.02)
+
+
+def test_distinct_patterns_counts_rows():
+    levels = np.array([[1, 2], [1, 2], [0, 1]], dtype=np.int8)
+    patterns, counts = distinct_patterns(levels)
+    assert patterns.tolist() == [[0, 1], [1, 2]] and counts.tolist() == [1.0, 2.0]

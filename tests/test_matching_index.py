@@ -1,0 +1,87 @@
+"""PopulationIndex: add, update and remove persons between batches."""
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from b2b_soap.matching import MatchModel, PopulationIndex, Record, match_records
+from b2b_soap.synth import generate_population
+from tests.test_matching_rules import reference_model
+
+
+def _population(n: int) -> list[Record]:
+    persons, _ = generate_population(n, seed=5)
+    return [Record(p.id, p.upn, p.forename, p.middle_names, p.surname, p.dob, p.gender,
+                   p.address, p.town, p.postcode) for p in persons]
+
+
+@pytest.fixture()
+def model() -> MatchModel:
+    return reference_model()
+
+
+NEWBIE = Record("NEW1", "", "Peregrine", "", "Fothergill", date(2016, 4, 1), "M", "4 Quay Street",
+                "Leeds", "LS6 3ZZ")
+
+
+def test_added_person_is_found(model):
+    index = PopulationIndex(_population(2000))
+    probe = replace(NEWBIE, id="IN1")
+    assert match_records(index, [probe], model)[0].decision == "none"
+    index.add([NEWBIE])
+    result = match_records(index, [probe], model)[0]
+    assert result.decision == "auto" and result.match.la_id == "NEW1"
+    assert len(index) == 2001
+
+
+def test_updated_person_matches_on_new_details_only(model):
+    people = _population(2000)
+    index = PopulationIndex(people + [NEWBIE])
+    moved = replace(NEWBIE, surname="Ravenscroft", dob=date(2016, 4, 2), address="9 Hill Rise",
+                    postcode="LS28 5AA")
+    index.add([moved])
+    assert len(index) == 2001
+    new_probe = replace(moved, id="IN1")
+    result = match_records(index, [new_probe], model)[0]
+    assert result.decision == "auto" and result.match.la_id == "NEW1"
+    levels = {s.name: s.level for s in result.match.comparisons}
+    assert levels["surname"] == "exact" and levels["dob"] == "exact"
+
+
+def test_removed_person_is_not_found(model):
+    index = PopulationIndex(_population(1000) + [NEWBIE])
+    index.remove(["NEW1", "not-there"])
+    assert len(index) == 1000
+    assert match_records(index, [replace(NEWBIE, id="IN1")], model)[0].decision == "none"
+
+
+def test_many_updates_trigger_rebuild_and_stay_correct(model):
+    people = _population(300)
+    index = PopulationIndex(people)
+    changed = [replace(p, address="1 New Street", postcode="LS12 1AA") for p in people[:100]]
+    index.add(changed)
+    probe = replace(changed[50], id="IN1")
+    result = match_records(index, [probe], model)[0]
+    assert result.decision in ("auto", "possible")
+    assert result.candidates[0].la_id == changed[50].id
+
+
+def test_batches_reuse_the_index(model):
+    people = _population(3000)
+    index = PopulationIndex(people)
+    children = [replace(p, id="IN" + p.id, upn="") for p in people if p.upn][:200]
+    first = match_records(index, children, model)
+    second = match_records(index, children, model)
+    assert [d.decision for d in first] == [d.decision for d in second]
+    auto = [d for d in first if d.decision == "auto"]
+    assert len(auto) > 180 and all(d.match.la_id == d.record_id[2:] for d in auto)
+
+
+def test_repeated_id_in_one_add_keeps_the_last(model):
+    index = PopulationIndex(_population(500))
+    index.add([NEWBIE, replace(NEWBIE, forename="Percival")])
+    assert len(index) == 501
+    result = match_records(index, [replace(NEWBIE, id="IN1", forename="Percival")], model)[0]
+    assert result.decision == "auto" and result.match.la_id == "NEW1"
+    assert {s.name: s.level for s in result.match.comparisons}["forename"] == "exact"
