@@ -1,0 +1,115 @@
+"""Make spyne speak WCF's BasicHttpBinding dialect.
+
+- :func:`operation` is ``@rpc`` with WCF's conventions: ``parameters`` part names, the
+  service's portType, and the typed ``B2BFault`` declared on every operation.
+- :class:`WcfApplication` turns every exception escaping an operation into a fault (only
+  through ``service.faults``).
+- :func:`build_wsdl` post-processes spyne's WSDL: spyne hard-codes ``soapAction="<Operation>"``
+  and names the binding and port after the portType; WCF writes
+  ``{ns}/{PortType}/{Operation}`` and ``BasicHttpBinding_{PortType}``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from lxml import etree
+from spyne import Application, DateTime, Fault, ServiceBase, rpc
+from spyne.interface.wsdl import Wsdl11
+from spyne.protocol.soap import Soap11
+
+from .faults import to_fault
+from .types import TNS, B2BFault
+
+__all__ = ["operation", "WcfApplication", "make_application", "build_wsdl", "soap_action", "binding_name",
+           "operation_names"]
+
+WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
+SOAP_BINDING_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
+SOAP_HTTP = "http://schemas.xmlsoap.org/soap/http"
+XSD_NS = "http://www.w3.org/2001/XMLSchema"
+
+
+def soap_action(port_type: str, operation_name: str) -> str:
+    return f"{TNS}/{port_type}/{operation_name}"
+
+
+def binding_name(port_type: str) -> str:
+    return f"BasicHttpBinding_{port_type}"
+
+
+def operation(port_type: str, *params: Any, **kwargs: Any) -> Callable:
+    """``@rpc`` for one operation of ``port_type``, with WCF's part names and the typed fault."""
+    return rpc(*params, _port_type=port_type, _wsdl_part_name="parameters", _throws=[B2BFault],
+               _logged=False, **kwargs)
+
+
+class WcfApplication(Application):
+    """An application whose operations answer every error as a typed fault."""
+
+    def call_wrapper(self, ctx):
+        try:
+            return super().call_wrapper(ctx)
+        except Fault:
+            raise
+        except Exception as exc:  # every error, expected or not, leaves as a fault
+            raise to_fault(exc, ctx.method_request_string) from None
+
+
+class WcfSoap11(Soap11):
+    """SOAP 1.1 whose datetimes honour their type's format (spyne's Soap11 forces ``isoformat()``,
+    which writes naive UTC without a zone; the contract sends UTC as ``...Z``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._to_unicode_handlers[DateTime] = self.datetime_to_unicode
+
+
+def make_application(services: Iterable[type[ServiceBase]], name: str) -> WcfApplication:
+    return WcfApplication(list(services), tns=TNS, name=name,
+                          in_protocol=WcfSoap11(validator="lxml"), out_protocol=WcfSoap11())
+
+
+def operation_names(app: Application) -> set[str]:
+    """Names of the operations an application serves (the body element's local names)."""
+    return {d.operation_name for d in app.interface.method_id_map.values()}
+
+
+def _canonical_order(root: etree._Element) -> None:
+    """Sort schema types and messages by name: spyne's order varies between processes."""
+    for schema in root.iter(f"{{{XSD_NS}}}schema"):
+        items = [c for c in schema if c.tag in (f"{{{XSD_NS}}}complexType", f"{{{XSD_NS}}}element")]
+        for item in items:
+            schema.remove(item)
+        items.sort(key=lambda c: (c.tag != f"{{{XSD_NS}}}complexType", c.get("name")))
+        schema.extend(items)
+    messages = root.findall(f"{{{WSDL_NS}}}message")
+    anchor = messages[0].getprevious() if messages else None
+    for message in messages:
+        root.remove(message)
+    for message in sorted(messages, key=lambda m: m.get("name")):
+        if anchor is None:
+            root.insert(0, message)
+        else:
+            anchor.addnext(message)
+        anchor = message
+
+
+def build_wsdl(app: Application, url: str) -> bytes:
+    """The application's WSDL 1.1 for an endpoint address, with WCF's names and SOAPActions."""
+    wsdl = Wsdl11(app.interface)
+    wsdl.build_interface_document(url)
+    root = etree.fromstring(wsdl.get_interface_document(), etree.XMLParser(remove_blank_text=True))
+    _canonical_order(root)
+    for binding in root.iterfind(f"{{{WSDL_NS}}}binding"):
+        port_type = binding.get("type").split(":")[-1]
+        old = binding.get("name")
+        binding.find(f"{{{SOAP_BINDING_NS}}}binding").set("transport", SOAP_HTTP)
+        binding.set("name", binding_name(port_type))
+        for op in binding.iterfind(f"{{{WSDL_NS}}}operation"):
+            op.find(f"{{{SOAP_BINDING_NS}}}operation").set("soapAction", soap_action(port_type, op.get("name")))
+        for port in root.iter(f"{{{WSDL_NS}}}port"):
+            if port.get("binding").split(":")[-1] == old:
+                prefix = port.get("binding").rpartition(":")[0]
+                port.set("binding", f"{prefix}:{binding_name(port_type)}" if prefix else binding_name(port_type))
+                port.set("name", binding_name(port_type))
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)

@@ -1,0 +1,289 @@
+"""The WSGI application: the SOAP endpoints behind a front that refuses before spyne parses.
+
+For each POST the front, in order: refuses SOAP 1.2 (415, as WCF's BasicHttpBinding does)
+and bodies over ``server.max_request_bytes`` (413, from Content-Length before reading);
+parses the envelope itself with entities, DTDs and network off (any DTD, malformed XML or
+a non-SOAP-1.1 document gets a clean fault); answers ``MustUnderstand`` for unknown
+mandatory headers; checks the operation and the SOAPAction; finds credentials (HTTP Basic
+or a UsernameToken; none: 401 with a Basic challenge), authenticates and gates the caller;
+and only then hands the request to spyne. ``?wsdl`` / ``?singleWsdl`` and ``/health`` need
+no credentials.
+"""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from lxml import etree
+from spyne import Application
+from spyne.server.wsgi import WsgiApplication
+from sqlalchemy import func, select, text
+
+from ..admin.licences import current_licence
+from ..context import AppContext
+from ..db import QueueEntry, User, session_scope
+from ..errors import AuthenticationFailed, B2BError
+from ..security.auth import WSSE_NS, authenticate, find_credentials
+from .admin import ADMIN_PORT_TYPE, ADMIN_SERVICE_NAME, ADMIN_SERVICES
+from .faults import SOAP_ENV, fault_envelope, incident, typed_fault
+from .runtime import PRINCIPAL_KEY, Principal, Runtime, la_gate, school_gate
+from .school import PORT_TYPE, B2BStudentService
+from .types import TNS
+from .wcf import build_wsdl, make_application, operation_names, soap_action
+
+__all__ = ["Endpoint", "B2BWsgiApp", "make_wsgi_app", "STUDENT_PATH", "ADMIN_PATH", "quiet_spyne_logs"]
+
+STUDENT_PATH = "/B2BStudent.svc"
+ADMIN_PATH = "/B2BAdmin.svc"
+SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
+REALM = "b2b-soap"
+log = logging.getLogger("b2b_soap.service")
+
+Gate = Callable[[Any, AppContext, User], Principal]
+Response = tuple[str, list[tuple[str, str]], bytes]
+
+
+def quiet_spyne_logs() -> None:
+    """spyne logs whole requests (passwords included) and every fault with a traceback: silence both."""
+    for name in ("spyne.protocol.soap.soap11.invalid", "spyne.protocol.soap.soap11", "spyne.application.client",
+                 "spyne.application.server", "spyne.application", "spyne.server.wsgi", "spyne.protocol.xml",
+                 "spyne.model.complex"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+class Refusal(Exception):
+    """A request refused before spyne: an HTTP status with a SOAP fault or a short text."""
+
+    def __init__(self, status: str, body: bytes, content_type: str = "text/xml; charset=utf-8",
+                 headers: Iterable[tuple[str, str]] = ()) -> None:
+        super().__init__(status)
+        self.status, self.body, self.content_type, self.headers = status, body, content_type, list(headers)
+
+
+def _fault(code: str, message: str, **kwargs: Any) -> Refusal:
+    return Refusal("500 Internal Server Error", fault_envelope(code, message, **kwargs))
+
+
+def _plain(status: str, message: str, headers: Iterable[tuple[str, str]] = ()) -> Refusal:
+    return Refusal(status, (message + "\n").encode(), "text/plain; charset=utf-8", headers)
+
+
+class _SpyneWsgi(WsgiApplication):
+    """spyne's WSGI application whose every fault carries the typed ``B2BFault`` detail."""
+
+    def handle_error(self, p_ctx, others, error, start_response):
+        typed = typed_fault(error)
+        if p_ctx.in_error is error:
+            p_ctx.in_error = typed
+        if p_ctx.out_error is error:
+            p_ctx.out_error = typed
+        return super().handle_error(p_ctx, others, typed, start_response)
+
+
+@dataclass
+class Endpoint:
+    """One SOAP service at one path."""
+
+    path: str
+    port_type: str
+    app: Application
+    gate: Gate
+    operations: set[str] = field(init=False)
+    spyne: WsgiApplication = field(init=False)
+    _wsdl: dict[str, bytes] = field(default_factory=dict, init=False)
+    _wsdl_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __post_init__(self) -> None:
+        self.operations = operation_names(self.app)
+
+    def wsdl(self, url: str) -> bytes:
+        with self._wsdl_lock:
+            if url not in self._wsdl:
+                self._wsdl[url] = build_wsdl(self.app, url)
+            return self._wsdl[url]
+
+
+def _mandatory(element: etree._Element) -> bool:
+    for name, value in element.attrib.items():
+        if name in (f"{{{SOAP_ENV}}}mustUnderstand", "mustUnderstand") and value.strip() in ("1", "true"):
+            return True
+    return False
+
+
+def _parse_envelope(body: bytes) -> tuple[etree._Element | None, etree._Element]:
+    """(Header or None, the operation element) of a SOAP 1.1 request, or a Refusal."""
+    parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False,
+                             remove_comments=True, remove_pis=True)
+    try:
+        root = etree.fromstring(body, parser)
+    except etree.XMLSyntaxError as exc:
+        raise _fault("ValidationFailed", f"the request is not well-formed XML: {exc.msg}") from None
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise _fault("ValidationFailed", "a DOCTYPE (DTD) is not allowed in a SOAP message")
+    if root.tag == f"{{{SOAP12_ENV}}}Envelope":
+        raise _plain("415 Unsupported Media Type", "SOAP 1.2 is not supported: send SOAP 1.1 (text/xml)")
+    if root.tag != f"{{{SOAP_ENV}}}Envelope":
+        raise _fault("ValidationFailed", "the request is not a SOAP 1.1 envelope", soap_code="VersionMismatch")
+    header = root.find(f"{{{SOAP_ENV}}}Header")
+    body_element = root.find(f"{{{SOAP_ENV}}}Body")
+    children = [] if body_element is None else [c for c in body_element if isinstance(c.tag, str)]
+    if len(children) != 1:
+        raise _fault("ValidationFailed", "the SOAP Body must hold exactly one operation element")
+    if header is not None:
+        for entry in header:
+            if isinstance(entry.tag, str) and _mandatory(entry) and entry.tag != f"{{{WSSE_NS}}}Security":
+                raise _fault("ValidationFailed", f"header {entry.tag} is not understood",
+                             soap_code="MustUnderstand", typed=False)
+    return header, children[0]
+
+
+class B2BWsgiApp:
+    """Routes ``/health`` and the SOAP endpoints; refuses hostile and unauthenticated calls early."""
+
+    def __init__(self, rt: Runtime, endpoints: list[Endpoint]) -> None:
+        self.runtime = rt
+        self.settings = rt.ctx.settings
+        self.endpoints = {e.path.lower(): e for e in endpoints}
+        for endpoint in endpoints:
+            endpoint.app.runtime = rt
+            endpoint.spyne = _SpyneWsgi(endpoint.app, max_content_length=self.settings.server.max_request_bytes)
+
+    def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
+        try:
+            status, headers, body = self._respond(environ)
+        except Refusal as refusal:
+            status, body = refusal.status, refusal.body
+            headers = [("Content-Type", refusal.content_type)] + refusal.headers
+        except Exception as exc:  # never a plain-text 500 with a traceback
+            status, body = "500 Internal Server Error", fault_envelope("InternalError", incident(exc, "wsgi").message)
+            headers = [("Content-Type", "text/xml; charset=utf-8")]
+        if isinstance(body, bytes):
+            start_response(status, headers + [("Content-Length", str(len(body)))])
+            return [body]
+        start_response(status, headers)
+        return body
+
+    def _respond(self, environ: dict) -> Response | tuple[str, list, Iterable[bytes]]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path.rstrip("/") == "/health" and method in ("GET", "HEAD"):
+            return self._health()
+        endpoint = self.endpoints.get(path.lower().rstrip("/"))
+        if endpoint is None:
+            raise _plain("404 Not Found", f"no service at {path}; try {STUDENT_PATH}?wsdl")
+        if method in ("GET", "HEAD"):
+            query = environ.get("QUERY_STRING", "").lower()
+            if query in ("wsdl", "singlewsdl") or query.startswith(("wsdl=", "singlewsdl=")):
+                return "200 OK", [("Content-Type", "text/xml; charset=utf-8")], endpoint.wsdl(self._url(environ, endpoint))
+            raise _plain("200 OK", f"{endpoint.port_type}: SOAP 1.1 service. The WSDL is at "
+                                   f"{self._url(environ, endpoint)}?wsdl")
+        if method != "POST":
+            raise _plain("405 Method Not Allowed", "use POST for SOAP calls, GET for ?wsdl",
+                         [("Allow", "GET, HEAD, POST")])
+        return self._soap(endpoint, environ)
+
+    def _url(self, environ: dict, endpoint: Endpoint) -> str:
+        base = self.settings.server.public_url.rstrip("/")
+        if not base:
+            scheme = environ.get("wsgi.url_scheme", "http")
+            base = f"{scheme}://{environ.get('HTTP_HOST') or environ.get('SERVER_NAME', 'localhost')}"
+        return base + endpoint.path
+
+    def _read_body(self, environ: dict) -> bytes:
+        content_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        if content_type == "application/soap+xml":
+            raise _plain("415 Unsupported Media Type",
+                         "SOAP 1.2 (application/soap+xml) is not supported: send SOAP 1.1 as text/xml")
+        if content_type not in ("text/xml", "application/xml"):
+            raise _plain("415 Unsupported Media Type", f"content type {content_type or '(none)'} is not "
+                                                       "supported: send SOAP 1.1 as text/xml")
+        limit = self.settings.server.max_request_bytes
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or -1)
+        except ValueError:
+            raise _plain("400 Bad Request", "Content-Length is not a number") from None
+        if length > limit:
+            raise _plain("413 Payload Too Large", f"the request is larger than {limit} bytes; "
+                                                  "send large files in parts (see GetServerInfo)")
+        body = environ["wsgi.input"].read(length if length >= 0 else limit + 1)
+        if len(body) > limit:
+            raise _plain("413 Payload Too Large", f"the request is larger than {limit} bytes")
+        return body
+
+    def _soap(self, endpoint: Endpoint, environ: dict):
+        body = self._read_body(environ)
+        header, call = _parse_envelope(body)
+        name = etree.QName(call)
+        if name.namespace != TNS or name.localname not in endpoint.operations:
+            raise _fault("ValidationFailed", f"unknown operation {name.localname!r} "
+                                             f"for {endpoint.port_type}")
+        action = environ.get("HTTP_SOAPACTION", "").strip().strip('"')
+        if action and action != soap_action(endpoint.port_type, name.localname):
+            raise _fault("ValidationFailed", f"SOAPAction {action!r} does not match the operation "
+                                             f"{name.localname!r} in the body")
+        environ[PRINCIPAL_KEY] = self._caller(endpoint, environ, header)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        captured: dict[str, Any] = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+
+        chunks = endpoint.spyne(environ, capture)
+        return captured["status"], list(captured["headers"]), b"".join(chunks)
+
+    def _caller(self, endpoint: Endpoint, environ: dict, header: etree._Element | None) -> Principal:
+        credentials = find_credentials(environ, header)
+        challenge = [("WWW-Authenticate", f'Basic realm="{REALM}"')]
+        if credentials is None:
+            raise _plain("401 Unauthorized", "credentials needed: HTTP Basic or a WS-Security UsernameToken",
+                         challenge)
+        try:
+            user = authenticate(self.runtime.ctx.sessions, self.settings.security, credentials,
+                                self.runtime.verifications)
+            environ["b2b.username"] = user.username
+            with session_scope(self.runtime.ctx.sessions) as session:
+                return endpoint.gate(session, self.runtime.ctx, session.merge(user, load=False))
+        except AuthenticationFailed:
+            if credentials.scheme == "basic":
+                raise _plain("401 Unauthorized", "the user name or password is not correct", challenge) from None
+            raise _fault("AuthenticationFailed", "the user name or password is not correct") from None
+        except B2BError as exc:
+            raise _fault(exc.code, exc.message) from None
+
+    def _health(self) -> Response:
+        report: dict[str, Any] = {"database": False, "licence": None, "queue_depth": None}
+        try:
+            with session_scope(self.runtime.ctx.sessions) as session:
+                session.execute(text("SELECT 1"))
+                report["database"] = True
+                report["queue_depth"] = session.scalar(select(func.count()).select_from(QueueEntry))
+                info = current_licence(session, self.settings)
+                report["licence"] = {"valid": info is not None,
+                                     "expires": info.expires.isoformat() if info else None,
+                                     "features": list(info.features) if info else []}
+        except Exception as exc:  # a health check reports, it does not fail
+            report["error"] = type(exc).__name__
+        healthy = report["database"] and bool(report["licence"] and report["licence"]["valid"])
+        report["status"] = "ok" if healthy else ("degraded" if report["database"] else "down")
+        status = "200 OK" if report["database"] else "503 Service Unavailable"
+        return status, [("Content-Type", "application/json"), ("Cache-Control", "no-store")], \
+            json.dumps(report).encode()
+
+
+def make_endpoints() -> list[Endpoint]:
+    """Fresh spyne applications for both services (no database needed: also used for snapshots)."""
+    quiet_spyne_logs()
+    return [
+        Endpoint(STUDENT_PATH, PORT_TYPE, make_application([B2BStudentService], "B2BStudentService"), school_gate),
+        Endpoint(ADMIN_PATH, ADMIN_PORT_TYPE, make_application(ADMIN_SERVICES, ADMIN_SERVICE_NAME), la_gate),
+    ]
+
+
+def make_wsgi_app(ctx: AppContext) -> B2BWsgiApp:
+    return B2BWsgiApp(Runtime(ctx), make_endpoints())

@@ -1,0 +1,320 @@
+"""The virtual file store: uploads become encrypted database records, checked and queued.
+
+One upload call stores one part. A single-part file is decoded, checked and validated
+outside any transaction, then written in one short transaction with its queue entry. Parts
+of a multi-part file are stored encrypted as they come (any order; a repeated part is
+harmless); the call that brings the last part assembles, checks and validates the whole
+file and replaces the parts by the file's content in the same transaction. So a crash
+leaves either nothing, a ``Receiving`` file whose missing parts can be sent again, or a
+complete record: never half a file or a queue row without its file.
+
+Stored content is the client's bytes as sent (gzip stays gzip; a multi-part gzip file is
+a multi-member gzip stream), encrypted with the file id as associated data. Read it back
+with :func:`read_content`.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import uuid
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterator
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..admin.licences import ATTAINMENT_FEATURES, require_features
+from ..context import AppContext
+from ..db import FilePart, QueueEntry, VirtualFile, is_sqlite, session_scope, utcnow
+from ..errors import ChecksumMismatch, DuplicateFile, NotFound, PayloadTooLarge, ServerBusy, ValidationFailed
+from .compression import decode_part
+from .crypto import KeyRing
+from .errors import CorruptCompressionError, PayloadTooLargeError, UnknownCompressionError
+from .validate import FileError, check_header, validate_transfer
+
+__all__ = ["UploadHeader", "Uploader", "Receipt", "FileStore", "read_content", "file_errors",
+           "DATA_TYPES", "COMPRESSIONS"]
+
+DATA_TYPES = ("Student", "Attainment")
+COMPRESSIONS = ("None", "Gzip")
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+SLOT_WAIT_SECONDS = 3.0  # how long an upload waits for a free slot before ServerBusy
+
+
+@dataclass(frozen=True)
+class UploadHeader:
+    """The FileHeader of one UploadFile call."""
+
+    file_guid: str
+    data_type: str
+    file_name: str
+    total_bytes: int
+    sha256: str
+    compression: str = "None"
+    part_number: int = 1
+    part_count: int = 1
+    task_id: int | None = None
+    created_utc: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Uploader:
+    """Who sends: the school user and its base."""
+
+    user_id: int | None
+    base_id: int
+    laestab: str
+
+
+@dataclass(frozen=True)
+class Receipt:
+    file_id: str
+    status: str
+    is_duplicate: bool
+    parts_received: int
+    received_utc: datetime
+
+
+def _receipt(vf: VirtualFile, duplicate: bool) -> Receipt:
+    return Receipt(vf.id, vf.status, duplicate, vf.parts_received, vf.received_at)
+
+
+def _check_header(header: UploadHeader) -> UploadHeader:
+    problems = []
+    try:
+        guid = str(uuid.UUID(header.file_guid or ""))
+    except ValueError:
+        guid = ""
+        problems.append("FileGuid is not a GUID")
+    if header.data_type not in DATA_TYPES:
+        problems.append(f"DataType must be one of {', '.join(DATA_TYPES)}")
+    if header.compression not in COMPRESSIONS:
+        problems.append(f"Compression must be one of {', '.join(COMPRESSIONS)}")
+    if not header.file_name or len(header.file_name) > 260:
+        problems.append("FileName must be 1 to 260 characters")
+    if header.total_bytes is None or header.total_bytes < 1:
+        problems.append("TotalBytes must be at least 1")
+    if not _SHA256.fullmatch(header.sha256 or ""):
+        problems.append("Sha256 must be 64 hexadecimal characters")
+    if not header.part_count or not 1 <= header.part_count <= 10_000:
+        problems.append("PartCount must be 1 to 10000")
+    elif not header.part_number or not 1 <= header.part_number <= header.part_count:
+        problems.append("PartNumber must be 1 to PartCount")
+    if problems:
+        raise ValidationFailed("invalid FileHeader: " + "; ".join(problems))
+    return UploadHeader(guid, header.data_type, header.file_name, header.total_bytes, header.sha256.lower(),
+                        header.compression, header.part_number, header.part_count, header.task_id,
+                        header.created_utc)
+
+
+def _decode(content: bytes, compression: str, cap: int) -> bytes:
+    try:
+        return decode_part(content, compression, cap)  # type: ignore[arg-type]
+    except PayloadTooLargeError:
+        raise PayloadTooLarge(f"the content decompresses to more than {cap} bytes") from None
+    except (CorruptCompressionError, UnknownCompressionError) as exc:
+        raise ValidationFailed(f"content cannot be decompressed: {exc}") from None
+
+
+def _gunzip_members(content: bytes, cap: int) -> bytes:
+    """Decompress a (possibly multi-member) gzip stream, never producing more than ``cap`` bytes."""
+    out, rest = [], content
+    while rest:
+        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out.append(decompressor.decompress(rest, cap + 1 - sum(map(len, out))))
+        except zlib.error as exc:
+            raise ValidationFailed(f"content cannot be decompressed: {exc}") from None
+        if sum(map(len, out)) > cap:
+            raise PayloadTooLarge(f"the content decompresses to more than {cap} bytes")
+        if not decompressor.eof:
+            raise ValidationFailed("content cannot be decompressed: gzip stream is truncated")
+        rest = decompressor.unused_data
+    return b"".join(out)
+
+
+def read_content(keyring: KeyRing, vf: VirtualFile, cap: int | None = None) -> bytes:
+    """The plain (decrypted, decompressed) bytes of a complete virtual file."""
+    if vf.content is None:
+        raise NotFound(f"file {vf.id} has no content (deleted or still receiving)")
+    raw = keyring.decrypt(vf.content, vf.id.encode())
+    if vf.content_compression == "Gzip":
+        return _gunzip_members(raw, cap if cap is not None else vf.total_bytes)
+    return raw
+
+
+def file_errors(errors: list[FileError]) -> list[dict]:
+    return [{"line": e.line, "column": e.column, "message": e.message} for e in errors]
+
+
+class FileStore:
+    """Uploads for one process: limits from settings, a bound on uploads in progress."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self._slots = threading.BoundedSemaphore(self.settings.server.max_concurrent_uploads)
+        self._assembly = threading.Lock()  # SQLite: one part writer at a time (PostgreSQL locks rows)
+
+    @contextmanager
+    def _slot(self) -> Iterator[None]:
+        if not self._slots.acquire(timeout=SLOT_WAIT_SECONDS):
+            raise ServerBusy("too many uploads in progress; retry in a minute")
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    def max_bytes(self, data_type: str) -> int:
+        storage = self.settings.storage
+        return storage.max_attainment_file_bytes if data_type == "Attainment" else storage.max_file_bytes
+
+    def upload(self, uploader: Uploader, header: UploadHeader, content: bytes) -> Receipt:
+        """Store one part of an upload; the receipt of the file it belongs to.
+
+        Raises:
+            ValidationFailed, PayloadTooLarge, NotLicensed, ChecksumMismatch, DuplicateFile, ServerBusy.
+        """
+        header = _check_header(header)
+        limit = self.max_bytes(header.data_type)
+        if header.total_bytes > limit:
+            raise PayloadTooLarge(f"TotalBytes {header.total_bytes} is over the {limit}-byte limit "
+                                  f"for {header.data_type} files")
+        if len(content) > self.settings.storage.max_part_bytes:
+            raise PayloadTooLarge(f"one part may carry at most {self.settings.storage.max_part_bytes} bytes; "
+                                  "send the file in more parts")
+        if not content:
+            raise ValidationFailed("content is empty")
+        with session_scope(self.ctx.sessions) as session:
+            if header.data_type == "Attainment":
+                require_features(session, self.settings, *ATTAINMENT_FEATURES)
+            existing = self._existing(session, uploader, header)
+        if existing is not None and existing.status != "Receiving":
+            return _receipt(existing, True)
+        with self._slot():
+            if header.part_count == 1:
+                return self._store_whole(uploader, header, content)
+            return self._store_part(uploader, header, content)
+
+    def _existing(self, session: Session, uploader: Uploader, header: UploadHeader,
+                  lock: bool = False) -> VirtualFile | None:
+        query = select(VirtualFile).where(VirtualFile.base_id == uploader.base_id,
+                                          VirtualFile.file_guid == header.file_guid)
+        vf = session.scalar(query.with_for_update() if lock else query)
+        if vf is not None and (vf.sha256, vf.total_bytes, vf.part_count, vf.data_type, vf.compression) != (
+                header.sha256, header.total_bytes, header.part_count, header.data_type, header.compression):
+            raise DuplicateFile(f"FileGuid {header.file_guid} was already used for a different file "
+                                f"(file id {vf.id}); use a new FileGuid for new content")
+        return vf
+
+    def _check_whole(self, uploader: Uploader, header: UploadHeader, data: bytes) -> tuple[str, list | None]:
+        if len(data) != header.total_bytes or hashlib.sha256(data).hexdigest() != header.sha256:
+            raise ChecksumMismatch(f"the content ({len(data)} bytes) does not match the header's TotalBytes "
+                                   f"and Sha256; send the file again")
+        result = validate_transfer(data, header.data_type)  # type: ignore[arg-type]
+        errors = result.errors
+        if result.ok:
+            errors = check_header(result.header, uploader.laestab, self.settings.la.number,
+                                  task_id=header.task_id, file_guid=header.file_guid)
+        return ("Rejected", file_errors(errors)) if errors else ("Received", None)
+
+    def _new_file(self, uploader: Uploader, header: UploadHeader, now: datetime) -> VirtualFile:
+        return VirtualFile(id=str(uuid.uuid4()), file_guid=header.file_guid, base_id=uploader.base_id,
+                           user_id=uploader.user_id, source="upload", task_id=header.task_id,
+                           data_type=header.data_type, file_name=header.file_name,
+                           total_bytes=header.total_bytes, sha256=header.sha256,
+                           compression=header.compression, part_count=header.part_count,
+                           parts_received=0, status="Receiving", received_at=now,
+                           content_compression=header.compression)
+
+    def _complete(self, session: Session, vf: VirtualFile, status: str, errors: list | None,
+                  raw: bytes, now: datetime) -> None:
+        keyring = self.ctx.keyring
+        vf.content, vf.key_id = keyring.encrypt(raw, vf.id.encode()), keyring.current_key_id
+        vf.status, vf.errors, vf.completed_at, vf.parts_received = status, errors, now, vf.part_count
+        if status == "Received":
+            session.add(QueueEntry(file_id=vf.id, enqueued_at=now, available_at=now))
+
+    def _store_whole(self, uploader: Uploader, header: UploadHeader, content: bytes) -> Receipt:
+        data = _decode(content, header.compression, self.max_bytes(header.data_type))
+        status, errors = self._check_whole(uploader, header, data)
+        now = utcnow()
+        try:
+            with session_scope(self.ctx.sessions) as session:
+                vf = self._new_file(uploader, header, now)
+                session.add(vf)
+                session.flush()
+                self._complete(session, vf, status, errors, content, now)
+        except IntegrityError:  # the same FileGuid arrived at the same time: one wins
+            with session_scope(self.ctx.sessions) as session:
+                vf = self._existing(session, uploader, header)
+            if vf is None:
+                raise
+            return _receipt(vf, True)
+        return _receipt(vf, False)
+
+    @contextmanager
+    def _assembly_lock(self) -> Iterator[None]:
+        if is_sqlite(self.ctx.engine):
+            with self._assembly:
+                yield
+        else:
+            yield
+
+    def _store_part(self, uploader: Uploader, header: UploadHeader, content: bytes) -> Receipt:
+        cap = self.max_bytes(header.data_type)
+        _decode(content, header.compression, cap)  # refuse a bad part before storing it
+        keyring = self.ctx.keyring
+        with self._assembly_lock():
+            for attempt in range(2):
+                try:
+                    with session_scope(self.ctx.sessions) as session:
+                        return self._add_part(session, keyring, uploader, header, content, cap)
+                except IntegrityError:  # another process created the file first: retry once as a part
+                    if attempt:
+                        raise
+                except (ChecksumMismatch, PayloadTooLarge, ValidationFailed):
+                    self._forget(uploader, header)  # the parts do not make the file: start again
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _forget(self, uploader: Uploader, header: UploadHeader) -> None:
+        with session_scope(self.ctx.sessions) as session:
+            session.execute(delete(VirtualFile).where(VirtualFile.base_id == uploader.base_id,
+                                                      VirtualFile.file_guid == header.file_guid,
+                                                      VirtualFile.status == "Receiving"))
+
+    def _add_part(self, session: Session, keyring: KeyRing, uploader: Uploader, header: UploadHeader,
+                  content: bytes, cap: int) -> Receipt:
+        now = utcnow()
+        vf = self._existing(session, uploader, header, lock=True)
+        if vf is None:
+            vf = self._new_file(uploader, header, now)
+            session.add(vf)
+            session.flush()
+        elif vf.status != "Receiving":
+            return _receipt(vf, True)
+        if session.get(FilePart, (vf.id, header.part_number)) is not None:
+            return _receipt(vf, True)
+        session.add(FilePart(file_id=vf.id, part_number=header.part_number, size=len(content),
+                             content=keyring.encrypt(content, f"{vf.id}:{header.part_number}".encode()),
+                             key_id=keyring.current_key_id, received_at=now))
+        vf.parts_received += 1
+        session.flush()
+        if vf.parts_received < vf.part_count:
+            return _receipt(vf, False)
+        parts = session.scalars(select(FilePart).where(FilePart.file_id == vf.id)
+                                .order_by(FilePart.part_number)).all()
+        raws = [keyring.decrypt(p.content, f"{vf.id}:{p.part_number}".encode()) for p in parts]
+        data = b"".join(_decode(raw, header.compression, cap) for raw in raws)
+        if len(data) > cap:
+            raise PayloadTooLarge(f"the content is larger than the {cap}-byte limit")
+        status, errors = self._check_whole(uploader, header, data)
+        session.execute(delete(FilePart).where(FilePart.file_id == vf.id))
+        self._complete(session, vf, status, errors, b"".join(raws), now)
+        return _receipt(vf, False)
