@@ -1,0 +1,151 @@
+"""The maintenance actions: plain functions ``action(ctx, **args) -> counts``.
+
+The scheduler, ``b2b-soap jobs run`` and the admin service all call them through
+``resolve_action``; tests call them directly. Each works set-based or in batches so it
+stays fast on a large LA, and leaves alone every row it must not touch.
+"""
+from __future__ import annotations
+
+import importlib
+import threading
+from datetime import timedelta
+from typing import Any, Callable
+
+from sqlalchemy import String, and_, cast, delete, exists, func, not_, select, update
+
+from ..admin.defaults import load_defaults
+from ..db import (Alert, AttainmentImport, CacheEntry, Conflict, FilePart, JobRun, Person, QueueEntry,
+                  VirtualFile, session_scope, utcnow)
+from ..errors import NotFound, ValidationFailed
+
+__all__ = ["ACTIONS", "resolve_action", "available_actions", "clear_conflicts", "delete_files",
+           "clear_cache", "retention", "DELETABLE_STATUSES"]
+
+Action = Callable[..., dict]
+
+DELETABLE_STATUSES = ("Processed", "Rejected")
+# Attainment files still being imported or resolved must keep their bytes.
+_ATTAINMENT_DONE = ("imported", "done")
+_NOT_COMPARABLE = {"id", "external_id", "created_at", "updated_at"}
+BATCH = 1000
+
+
+def clear_conflicts(ctx, stop: threading.Event | None = None) -> dict[str, int]:
+    """Close (status ``cleared``) every open conflict whose LA value now equals the incoming value.
+
+    The LA value is read from the person's current column named by ``Conflict.field``; one
+    UPDATE per field, so 100k conflicts cost a handful of statements.
+    """
+    now = utcnow()
+    cleared = 0
+    with session_scope(ctx.sessions) as session:
+        fields = session.scalars(select(Conflict.field).where(Conflict.status == "open").distinct()).all()
+        for field in fields:
+            column = Person.__table__.columns.get(field)
+            if column is None or field in _NOT_COMPARABLE:
+                continue
+            current = func.coalesce(cast(column, String), "")
+            result = session.execute(
+                update(Conflict)
+                .where(Conflict.status == "open", Conflict.field == field,
+                       exists().where(Person.id == Conflict.person_id, current == Conflict.incoming_value))
+                .values(status="cleared", resolved_at=now, resolved_by="job:clear_conflicts")
+                .execution_options(synchronize_session=False))
+            cleared += result.rowcount
+    return {"cleared": cleared}
+
+
+def _deletable_files(cutoff, after: str) -> Any:
+    unfinished_import = exists().where(AttainmentImport.file_id == VirtualFile.id,
+                                       AttainmentImport.status.not_in(_ATTAINMENT_DONE))
+    queued = exists().where(QueueEntry.file_id == VirtualFile.id)
+    return (select(VirtualFile.id)
+            .where(VirtualFile.status.in_(DELETABLE_STATUSES), VirtualFile.deleted_at.is_(None),
+                   VirtualFile.received_at < cutoff, VirtualFile.id > after, not_(queued),
+                   not_(unfinished_import))
+            .order_by(VirtualFile.id).limit(BATCH))
+
+
+def delete_files(ctx, retention_days: int | None = None, stop: threading.Event | None = None) -> dict[str, int]:
+    """Delete the content and parts of processed or rejected files older than FILE_RETENTION_DAYS.
+
+    The row stays as a tombstone (id, base, dates, checksum, counts) with ``deleted_at`` set.
+    Files still queued, receiving, received, processing or failed are never touched.
+    Works in batches of ``BATCH`` files, one transaction each, and stops between batches on ``stop``.
+    """
+    with session_scope(ctx.sessions) as session:
+        days = retention_days or load_defaults(session, ctx.settings).file_retention_days
+    cutoff = utcnow() - timedelta(days=int(days))
+    counts = {"deleted": 0, "parts_deleted": 0, "retention_days": int(days)}
+    after = ""  # keyset paging on the id, so no batch rescans the tombstones of the previous ones
+    while not (stop and stop.is_set()):
+        with session_scope(ctx.sessions) as session:
+            ids = session.scalars(_deletable_files(cutoff, after)).all()
+            if not ids:
+                break
+            after = ids[-1]
+            counts["parts_deleted"] += session.execute(
+                delete(FilePart).where(FilePart.file_id.in_(ids))).rowcount
+            session.execute(update(VirtualFile).where(VirtualFile.id.in_(ids))
+                            .values(content=None, errors=None, deleted_at=utcnow())
+                            .execution_options(synchronize_session=False))
+            counts["deleted"] += len(ids)
+    return counts
+
+
+def clear_cache(ctx, older_than_days: int | None = None, stop: threading.Event | None = None) -> dict[str, int]:
+    """Flush the B2B cache: every entry, or those cached more than ``older_than_days`` ago."""
+    query = delete(CacheEntry)
+    if older_than_days is not None:
+        query = query.where(CacheEntry.cached_at < utcnow() - timedelta(days=int(older_than_days)))
+    with session_scope(ctx.sessions) as session:
+        return {"deleted": session.execute(query).rowcount}
+
+
+def retention(ctx, days: int = 365, stop: threading.Event | None = None) -> dict[str, int]:
+    """Prune the job run history and delivered or logged alerts older than ``days``."""
+    cutoff = utcnow() - timedelta(days=int(days))
+    with session_scope(ctx.sessions) as session:
+        runs = session.execute(delete(JobRun).where(JobRun.started_at < cutoff,
+                                                    JobRun.outcome != "running")).rowcount
+        alerts = session.execute(delete(Alert).where(and_(Alert.created_at < cutoff,
+                                                          Alert.status.in_(("sent", "logged"))))).rowcount
+    return {"job_runs_deleted": runs, "alerts_deleted": alerts}
+
+
+# name -> "module:function"; resolved on use so an optional module (attainment) may be absent.
+ACTIONS = {
+    "clear_conflicts": f"{__name__}:clear_conflicts",
+    "delete_files": f"{__name__}:delete_files",
+    "clear_cache": f"{__name__}:clear_cache",
+    "retention": f"{__name__}:retention",
+    "attainment_import": "b2b_soap.attainment.jobs:import_attainment",
+}
+
+
+def resolve_action(name: str) -> Action:
+    """The function behind an action name; NotFound when unknown or its module is not installed."""
+    target = ACTIONS.get(name)
+    if target is None:
+        raise ValidationFailed(f"unknown action {name!r}; known: {', '.join(ACTIONS)}")
+    module_name, _, function = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise NotFound(f"action {name!r} is not available in this installation ({module_name} missing)") from None
+        raise
+    if not hasattr(module, function):
+        raise NotFound(f"action {name!r} is not available ({target} missing)")
+    return getattr(module, function)
+
+
+def available_actions() -> list[str]:
+    names = []
+    for name in ACTIONS:
+        try:
+            resolve_action(name)
+        except NotFound:
+            continue
+        names.append(name)
+    return names
