@@ -22,7 +22,7 @@ class Aspect(Model):
 
     __tablename__ = "aspects"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(50), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     result_type: Mapped[str] = mapped_column(String(10))  # grade | mark | text
     grade_set: Mapped[list | None] = mapped_column(JsonData)
@@ -61,7 +61,8 @@ class AttainmentImport(Model):
     __tablename__ = "attainment_imports"
     file_id: Mapped[str] = mapped_column(ForeignKey("virtual_files.id", ondelete="CASCADE"), primary_key=True)
     path: Mapped[str] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(12), default="waiting")  # waiting|imported|failed|suspense|done
+    # waiting | imported | failed | suspense | done | deleted
+    status: Mapped[str] = mapped_column(String(12), default="waiting")
     error: Mapped[str] = mapped_column(Text, default="")
     written_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     attempted_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -79,7 +80,7 @@ class SuspenseItem(Model):
     surname: Mapped[str] = mapped_column(String(100), default="")
     dob: Mapped[date | None] = mapped_column(Date)
     ncy: Mapped[str] = mapped_column(String(3), default="")
-    aspect_code: Mapped[str] = mapped_column(String(40))
+    aspect_code: Mapped[str] = mapped_column(String(50))
     value: Mapped[str] = mapped_column(String(200))
     collection_date: Mapped[date | None] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)

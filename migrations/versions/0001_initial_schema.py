@@ -43,7 +43,7 @@ def upgrade() -> None:
     )
     op.create_table('aspects',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('code', sa.String(length=40), nullable=False),
+    sa.Column('code', sa.String(length=50), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('result_type', sa.String(length=10), nullable=False),
     sa.Column('grade_set', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
@@ -468,7 +468,7 @@ def upgrade() -> None:
     sa.Column('surname', sa.String(length=100), nullable=False),
     sa.Column('dob', sa.Date(), nullable=True),
     sa.Column('ncy', sa.String(length=3), nullable=False),
-    sa.Column('aspect_code', sa.String(length=40), nullable=False),
+    sa.Column('aspect_code', sa.String(length=50), nullable=False),
     sa.Column('value', sa.String(length=200), nullable=False),
     sa.Column('collection_date', sa.Date(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=False),

@@ -1,0 +1,145 @@
+"""Placing one attainment result: whose it is, which aspect, whether the value fits.
+
+Shared by the import job and suspense resolution. Pupils are resolved only through the
+links the matching engine keeps: base + SIMS GUID (``PersonIdentifier``), then a valid
+UPN held by exactly one person. Nothing here guesses a match or creates a person.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterable, Sequence
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import Session
+
+from ..db import Aspect, AttainmentResult, Person, PersonIdentifier, utcnow
+from ..matching.upn import is_valid_upn
+
+__all__ = ["Placement", "check_value", "PupilResolver", "store_results"]
+
+_CHUNK = 500  # parameters in one IN list
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A result ready to store."""
+
+    person_id: int
+    aspect_id: int
+    value: str
+    collection_date: date
+    ncy: str
+
+
+def check_value(aspect: Aspect, value: str) -> tuple[str, str | None]:
+    """The value as stored and None, or the value as sent and why it does not fit ``aspect``."""
+    if aspect.result_type == "grade":
+        grades = list(aspect.grade_set or [])
+        if value in grades:
+            return value, None
+        folded = {g.casefold(): g for g in grades}
+        if value.casefold() in folded:
+            return folded[value.casefold()], None
+        return value, f"value {value!r} is not in the grade set of {aspect.code} ({', '.join(grades)})"
+    if aspect.result_type == "mark":
+        try:
+            mark = float(value)
+        except ValueError:
+            return value, f"value {value!r} of {aspect.code} is not a mark"
+        if not (aspect.mark_min <= mark <= aspect.mark_max):
+            return value, (f"mark {value} of {aspect.code} is outside {aspect.mark_min:g}"
+                           f"..{aspect.mark_max:g}")
+        return value, None
+    return value, None
+
+
+def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class PupilResolver:
+    """Resolve the pupils of one base in bulk: GUID links first, then unique valid UPNs."""
+
+    def __init__(self, session: Session, base_id: int):
+        self.session = session
+        self.base_id = base_id
+        self.by_guid: dict[str, int] = {}
+        self.by_upn: dict[str, list[int]] = {}
+
+    def load(self, guids: Iterable[str], upns: Iterable[str]) -> None:
+        wanted = sorted({g for guid in guids for g in (guid, guid.lower())})
+        for chunk in _chunks(wanted):
+            rows = self.session.execute(
+                select(PersonIdentifier.sims_guid, PersonIdentifier.person_id)
+                .where(PersonIdentifier.base_id == self.base_id, PersonIdentifier.sims_guid.in_(chunk)))
+            self.by_guid.update((guid.lower(), person_id) for guid, person_id in rows)
+        valid = sorted({u for u in upns if is_valid_upn(u)} - set(self.by_upn))
+        for chunk in _chunks(valid):
+            for upn, person_id in self.session.execute(
+                    select(Person.upn, Person.id).where(Person.upn.in_(chunk))):
+                self.by_upn.setdefault(upn, []).append(person_id)
+
+    def resolve(self, sims_guid: str, upn: str) -> tuple[int | None, str | None]:
+        """The person id and None, or None and why the pupil is not matched."""
+        person_id = self.by_guid.get((sims_guid or "").lower())
+        if person_id is not None:
+            return person_id, None
+        if not is_valid_upn(upn):
+            return None, f"pupil not matched: no link for SIMS GUID {sims_guid} and UPN {upn!r} is not valid"
+        persons = self.by_upn.get(upn, [])
+        if len(persons) == 1:
+            return persons[0], None
+        if persons:
+            return None, f"pupil not matched: UPN {upn} is held by {len(persons)} persons"
+        return None, f"pupil not matched: no link for SIMS GUID {sims_guid} and no person with UPN {upn}"
+
+
+_UPDATED = ("base_id", "hierarchy_id", "ncy", "value", "file_id", "imported_at")
+
+# PostgreSQL: the whole file in one statement, one array per column (executemany would make
+# a round trip per result).
+_PG_UPSERT = text(
+    "INSERT INTO attainment_results (person_id, base_id, aspect_id, hierarchy_id, ncy, value, "
+    "collection_date, file_id, imported_at) "
+    "SELECT r.person_id, CAST(:base_id AS INTEGER), r.aspect_id, CAST(:hierarchy_id AS INTEGER), r.ncy, "
+    "r.value, r.collection_date, CAST(:file_id AS VARCHAR), CAST(:imported_at AS TIMESTAMP) "
+    "FROM unnest(CAST(:person_ids AS BIGINT[]), CAST(:aspect_ids AS INTEGER[]), CAST(:ncys AS VARCHAR[]), "
+    "CAST(:vals AS VARCHAR[]), CAST(:dates AS DATE[])) "
+    "AS r(person_id, aspect_id, ncy, value, collection_date) "
+    "ON CONFLICT (person_id, aspect_id, collection_date) DO UPDATE SET "
+    + ", ".join(f"{name} = EXCLUDED.{name}" for name in _UPDATED))
+
+
+def _sqlite_upsert():
+    statement = sqlite.insert(AttainmentResult.__table__)
+    return statement.on_conflict_do_update(index_elements=["person_id", "aspect_id", "collection_date"],
+                                           set_={name: statement.excluded[name] for name in _UPDATED})
+
+
+def store_results(session: Session, base_id: int, hierarchy_id: int | None, file_id: str,
+                  placements: Iterable[Placement]) -> int:
+    """Insert or update results (one per person, aspect and collection date); later ones win.
+
+    Returns:
+        How many distinct results were written.
+    """
+    latest: dict[tuple[int, int, date], Placement] = {}
+    for p in placements:
+        latest[(p.person_id, p.aspect_id, p.collection_date)] = p
+    if not latest:
+        return 0
+    shared = {"base_id": base_id, "hierarchy_id": hierarchy_id, "file_id": file_id, "imported_at": utcnow()}
+    rows = list(latest.values())
+    if session.get_bind().dialect.name == "postgresql":
+        columns = {"person_ids": [p.person_id for p in rows], "aspect_ids": [p.aspect_id for p in rows],
+                   "ncys": [p.ncy for p in rows], "vals": [p.value for p in rows],
+                   "dates": [p.collection_date for p in rows]}
+        session.execute(_PG_UPSERT, {**shared, **columns})
+    else:  # SQLite: one statement compiled once, run by the driver's executemany
+        session.connection().execute(_sqlite_upsert(), [
+            {**shared, "person_id": p.person_id, "aspect_id": p.aspect_id, "ncy": p.ncy, "value": p.value,
+             "collection_date": p.collection_date} for p in rows])
+    return len(rows)
