@@ -108,7 +108,8 @@ class ProcessingSettings:
 class JobSettings:
     name: str = _opt("", "job name, unique")
     action: str = _opt("", "what it does", choices=("clear_conflicts", "delete_files", "clear_cache",
-                                                     "attainment_import", "retention"))
+                                                     "attainment_import", "retention",
+                                                     "data_retention"))
     trigger: str = _opt("cron", "cron or interval", choices=("cron", "interval"))
     cron: str = _opt("", "crontab expression (5 fields) for a cron trigger")
     seconds: int = _opt(0, "interval in seconds for an interval trigger", min=0, max=86400 * 366)

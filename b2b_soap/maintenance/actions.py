@@ -120,6 +120,7 @@ ACTIONS = {
     "clear_cache": f"{__name__}:clear_cache",
     "retention": f"{__name__}:retention",
     "attainment_import": "b2b_soap.attainment.jobs:import_attainment",
+    "data_retention": "b2b_soap.operations.retention:run_retention",
 }
 
 

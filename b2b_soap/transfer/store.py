@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from ..admin.licences import ATTAINMENT_FEATURES, require_features
 from ..context import AppContext
+from ..attainment import accept_attainment_file
 from ..db import FilePart, QueueEntry, VirtualFile, is_sqlite, session_scope, utcnow
 from ..errors import ChecksumMismatch, DuplicateFile, NotFound, PayloadTooLarge, ServerBusy, ValidationFailed
 from .compression import decode_part
@@ -233,11 +234,16 @@ class FileStore:
                            content_compression=header.compression)
 
     def _complete(self, session: Session, vf: VirtualFile, status: str, errors: list | None,
-                  raw: bytes, now: datetime) -> None:
+                  raw: bytes, data: bytes, now: datetime) -> None:
+        """Store the content; a valid file goes to the processing queue, or attainment to its directory."""
         keyring = self.ctx.keyring
         vf.content, vf.key_id = keyring.encrypt(raw, vf.id.encode()), keyring.current_key_id
         vf.status, vf.errors, vf.completed_at, vf.parts_received = status, errors, now, vf.part_count
-        if status == "Received":
+        if status != "Received":
+            return
+        if vf.data_type == "Attainment":
+            accept_attainment_file(session, self.ctx.settings, vf, data)
+        else:
             session.add(QueueEntry(file_id=vf.id, enqueued_at=now, available_at=now))
 
     def _store_whole(self, uploader: Uploader, header: UploadHeader, content: bytes) -> Receipt:
@@ -249,7 +255,7 @@ class FileStore:
                 vf = self._new_file(uploader, header, now)
                 session.add(vf)
                 session.flush()
-                self._complete(session, vf, status, errors, content, now)
+                self._complete(session, vf, status, errors, content, data, now)
         except IntegrityError:  # the same FileGuid arrived at the same time: one wins
             with session_scope(self.ctx.sessions) as session:
                 vf = self._existing(session, uploader, header)
@@ -316,5 +322,5 @@ class FileStore:
             raise PayloadTooLarge(f"the content is larger than the {cap}-byte limit")
         status, errors = self._check_whole(uploader, header, data)
         session.execute(delete(FilePart).where(FilePart.file_id == vf.id))
-        self._complete(session, vf, status, errors, b"".join(raws), now)
+        self._complete(session, vf, status, errors, b"".join(raws), data, now)
         return _receipt(vf, False)

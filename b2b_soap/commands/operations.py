@@ -1,0 +1,167 @@
+"""Operations commands: backup, restore, storage keys, data-protection requests, retention."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..db import session_scope
+from ..operations import backup, keys, privacy, retention
+from .common import context_from_args, emit, emit_one, settings_from_args
+
+__all__ = ["register"]
+
+
+def _backup(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    result = backup.backup_database(settings, args.dest)
+    emit_one(args, {"backup": result.path, "kind": result.kind, "revision": result.revision, "bytes": result.bytes})
+    print(backup.key_reminder(settings), file=sys.stderr)
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    result = backup.restore_database(settings_from_args(args), args.src, force=args.force)
+    emit_one(args, {"restored_from": result.path, "kind": result.kind, "revision": result.revision})
+    return 0
+
+
+def _keys_status(args: argparse.Namespace) -> int:
+    ctx = context_from_args(args)
+    try:
+        status = keys.key_status(ctx)
+    finally:
+        ctx.close()
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    rows = [{"table": table, "key_id": key_id, "rows": n,
+             "current": "yes" if key_id == status["current_key"] else ""}
+            for table, counts in status["tables"].items() for key_id, n in sorted(counts.items())]
+    emit(args, rows, ("table", "key_id", "rows", "current"))
+    print(f"keys in ring: {', '.join(status['keys'])}; newest: {status['current_key']}; "
+          f"rows to re-encrypt: {status['pending']}")
+    return 0
+
+
+def _keys_rotate(args: argparse.Namespace) -> int:
+    ctx = context_from_args(args)
+    try:
+        added = None if args.resume else keys.add_key(ctx)
+        counts = {} if args.add_only else keys.reencrypt(ctx, batch_size=args.batch_size,
+                                                         max_batches=args.max_batches)
+        left = keys.key_status(ctx)["pending"]
+    finally:
+        ctx.close()
+    emit_one(args, {"new_key": added or "", **{f"reencrypted_{t}": n for t, n in counts.items()},
+                    "rows_left": left})
+    if left:
+        print("rows remain on older keys; run 'b2b-soap keys rotate --resume' to continue", file=sys.stderr)
+    return 0
+
+
+def _keys_retire(args: argparse.Namespace) -> int:
+    ctx = context_from_args(args)
+    try:
+        keys.retire_key(ctx, args.key_id)
+    finally:
+        ctx.close()
+    print(f"key {args.key_id} removed from {ctx.settings.key_path}; backups older than this rotation "
+          "need a copy of the old key file")
+    return 0
+
+
+def _person_ref(args: argparse.Namespace) -> int | str:
+    return args.person if args.external_id else int(args.person)
+
+
+def _privacy_export(args: argparse.Namespace) -> int:
+    ctx = context_from_args(args)
+    try:
+        with session_scope(ctx.sessions) as session:
+            data = privacy.export_person(session, _person_ref(args))
+    finally:
+        ctx.close()
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    if args.output:
+        with open(args.output, "x", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        print(f"written to {args.output}", file=sys.stderr)
+    else:
+        print(text)
+    return 0
+
+
+def _privacy_erase(args: argparse.Namespace) -> int:
+    ctx = context_from_args(args)
+    try:
+        with session_scope(ctx.sessions) as session:
+            result = privacy.erase_person(session, _person_ref(args), args.actor, force=args.force,
+                                          purge_files=args.purge_files)
+    finally:
+        ctx.close()
+    emit_one(args, result)
+    return 0
+
+
+def _retention(args: argparse.Namespace) -> int:
+    ctx = context_from_args(args)
+    try:
+        counts = retention.run_retention(ctx, incoming_days=args.incoming_days,
+                                         resolved_conflict_days=args.resolved_conflict_days,
+                                         audit_days=args.audit_days)
+    finally:
+        ctx.close()
+    emit_one(args, counts)
+    return 0
+
+
+def _register_keys(subparsers) -> None:
+    parser = subparsers.add_parser("keys", help="storage keys: status, rotate, retire")
+    actions = parser.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    actions.add_parser("status", help="stored rows per key id").set_defaults(handler=_keys_status)
+    rotate = actions.add_parser("rotate", help="add a new key and re-encrypt stored contents in batches")
+    mode = rotate.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true", help="re-encrypt only: finish an interrupted rotation")
+    mode.add_argument("--add-only", action="store_true",
+                      help="only add the key (restart servers, then run --resume)")
+    rotate.add_argument("--batch-size", type=int, default=200, help="rows per transaction (default 200)")
+    rotate.add_argument("--max-batches", type=int, default=None, help="stop after this many batches")
+    rotate.set_defaults(handler=_keys_rotate)
+    retire = actions.add_parser("retire", help="remove an old key that no stored content uses")
+    retire.add_argument("key_id")
+    retire.set_defaults(handler=_keys_retire)
+
+
+def _register_privacy(subparsers) -> None:
+    parser = subparsers.add_parser("privacy", help="data-protection requests: export or erase one person")
+    actions = parser.add_subparsers(dest="privacy_command", metavar="ACTION", required=True)
+    export = actions.add_parser("export", help="everything held about one person, as JSON")
+    erase = actions.add_parser("erase", help="erase one person across all tables (audited)")
+    for sub in (export, erase):
+        sub.add_argument("person", help="person id (or the LA's id with --external-id)")
+        sub.add_argument("--external-id", action="store_true", help="PERSON is the LA's id (external_id)")
+    export.add_argument("--output", "-o", help="write to this new file instead of standard output")
+    export.set_defaults(handler=_privacy_export)
+    erase.add_argument("--force", action="store_true", help="erase even while in an unresolved queue")
+    erase.add_argument("--purge-files", action="store_true",
+                       help="also empty processed or rejected transfer files that mention the person")
+    erase.add_argument("--actor", default="cli", help="name recorded in the audit log")
+    erase.set_defaults(handler=_privacy_erase)
+    run = actions.add_parser("retention", help="delete data past its retention period now")
+    run.add_argument("--incoming-days", type=int, help="matched or rejected incoming records")
+    run.add_argument("--resolved-conflict-days", type=int, help="resolved conflicts")
+    run.add_argument("--audit-days", type=int, help="audit entries (not erasure tombstones)")
+    run.set_defaults(handler=_retention)
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("backup", help="back up the database (not the storage key)")
+    parser.add_argument("dest", help="new backup file")
+    parser.set_defaults(handler=_backup)
+    parser = subparsers.add_parser("restore", help="replace the database by a backup")
+    parser.add_argument("src", help="backup file made by 'b2b-soap backup'")
+    parser.add_argument("--force", action="store_true", help="restore even while the database is in use")
+    parser.set_defaults(handler=_restore)
+    _register_keys(subparsers)
+    _register_privacy(subparsers)
