@@ -85,3 +85,14 @@ def test_repeated_id_in_one_add_keeps_the_last(model):
     result = match_records(index, [replace(NEWBIE, id="IN1", forename="Percival")], model)[0]
     assert result.decision == "auto" and result.match.la_id == "NEW1"
     assert {s.name: s.level for s in result.match.comparisons}["forename"] == "exact"
+
+
+def test_population_without_any_upn_still_matches(model):
+    """A rule with no population keys (nobody holds a UPN yet) must not break blocking."""
+    people = [replace(r, upn="") for r in _population(200)]
+    index = PopulationIndex(people)
+    target = people[7]
+    incoming = replace(target, id="in-1", upn="A999400125001")
+    [decision] = match_records(index, [incoming], model)
+    assert decision.decision == "auto"
+    assert decision.candidates[0].la_id == target.id

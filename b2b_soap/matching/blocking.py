@@ -72,8 +72,10 @@ class SortedBlocks:
         q_keys = keys[query]
         pos = np.searchsorted(self.uniq, q_keys)
         pos[pos >= len(self.uniq)] = 0
-        hit = self.uniq[pos] == q_keys if len(self.uniq) else np.zeros(len(query), bool)
-        hit &= self.count[pos] <= max_block
+        if len(self.uniq):
+            hit = (self.uniq[pos] == q_keys) & (self.count[pos] <= max_block)
+        else:  # no population row has a key for this rule (e.g. nobody holds a UPN yet)
+            hit = np.zeros(len(query), bool)
         query, pos = query[hit], pos[hit]
         counts = self.count[pos]
         total = int(counts.sum())

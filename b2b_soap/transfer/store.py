@@ -28,6 +28,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .. import metrics
 from ..admin.licences import ATTAINMENT_FEATURES, require_features
 from ..context import AppContext
 from ..attainment import accept_attainment_file
@@ -65,11 +66,13 @@ class UploadHeader:
 
 @dataclass(frozen=True)
 class Uploader:
-    """Who sends: the school user and its base."""
+    """Who sends: the school user and its base, or an LA user importing a file for the base."""
 
     user_id: int | None
     base_id: int
     laestab: str
+    source: str = "upload"  # upload | import
+    imported_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,7 @@ class FileStore:
             existing = self._existing(session, uploader, header)
         if existing is not None and existing.status != "Receiving":
             return _receipt(existing, True)
+        metrics.count_upload(header.data_type, len(content))
         with self._slot():
             if header.part_count == 1:
                 return self._store_whole(uploader, header, content)
@@ -226,7 +230,8 @@ class FileStore:
 
     def _new_file(self, uploader: Uploader, header: UploadHeader, now: datetime) -> VirtualFile:
         return VirtualFile(id=str(uuid.uuid4()), file_guid=header.file_guid, base_id=uploader.base_id,
-                           user_id=uploader.user_id, source="upload", task_id=header.task_id,
+                           user_id=uploader.user_id, source=uploader.source,
+                           imported_by=uploader.imported_by, task_id=header.task_id,
                            data_type=header.data_type, file_name=header.file_name,
                            total_bytes=header.total_bytes, sha256=header.sha256,
                            compression=header.compression, part_count=header.part_count,

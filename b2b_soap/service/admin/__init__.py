@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import importlib
 
-from .base import ADMIN_PORT_TYPE, ADMIN_SERVICE_NAME, AdminCall, AdminService, admin_operation
+from .base import ADMIN_PORT_TYPE, ADMIN_SERVICE_NAME, AdminCall, AdminService, admin_operation, assemble
 
 __all__ = ["ADMIN_MODULES", "ADMIN_SERVICES", "ADMIN_PORT_TYPE", "ADMIN_SERVICE_NAME", "AdminCall",
            "AdminService", "admin_operation"]
@@ -48,4 +48,4 @@ ADMIN_MODULES = (
     "attainment",
 )
 
-ADMIN_SERVICES = [importlib.import_module(f"{__name__}.{name}").SERVICE for name in ADMIN_MODULES]
+ADMIN_SERVICES = [assemble([importlib.import_module(f"{__name__}.{name}").SERVICE for name in ADMIN_MODULES])]

@@ -17,17 +17,26 @@ from ...security import audit, la_refusal, user_permissions
 from ..runtime import principal, runtime
 from ..wcf import operation
 
-__all__ = ["ADMIN_PORT_TYPE", "ADMIN_SERVICE_NAME", "AdminService", "AdminCall", "admin_operation"]
+__all__ = ["ADMIN_PORT_TYPE", "ADMIN_SERVICE_NAME", "AdminService", "AdminCall", "admin_operation", "assemble"]
 
 ADMIN_PORT_TYPE = "IB2BAdminService"
 ADMIN_SERVICE_NAME = "B2BAdminService"
 
 
-class AdminService(ServiceBase):
-    """Base of every admin service class: one WSDL service and portType for all of them."""
+class AdminService:
+    """Base of every class of admin operations; :func:`assemble` joins them into one spyne service.
 
-    __service_name__ = ADMIN_SERVICE_NAME
-    __port_types__ = [ADMIN_PORT_TYPE]
+    It is deliberately not a spyne ``ServiceBase``: each ``ServiceBase`` becomes a WSDL binding
+    of its own, and WCF clients expect one ``BasicHttpBinding_IB2BAdminService``.
+    """
+
+
+def assemble(classes: list[type[AdminService]]) -> type[ServiceBase]:
+    """One ``ServiceBase`` holding every operation of ``classes``."""
+    operations = {name: value for cls in classes for name, value in vars(cls).items()
+                  if hasattr(value, "_is_rpc")}
+    return type("B2BAdminOperations", (ServiceBase,), {
+        "__service_name__": ADMIN_SERVICE_NAME, "__port_types__": [ADMIN_PORT_TYPE], **operations})
 
 
 @dataclass

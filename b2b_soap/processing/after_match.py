@@ -1,0 +1,173 @@
+"""What follows a match: conflicts, the B2B cache, filling empty fields, enrolment, links.
+
+For every field the school sent (bad values such as an invalid UPN left out):
+- LA value empty: the incoming value fills it (audited);
+- equal (ignoring case, spacing, postcode spaces): nothing to do;
+- different: a conflict for the person and field, unless ``B2BHCACHE`` is on and the
+  cache already holds this value (it was imported before and the LA kept its own), or
+  the open conflict for that field already says the same. One open conflict per person
+  and field: a different new value updates the open one.
+With ``B2BHCACHE`` on, the cache then holds the differing value imported last (a value equal
+to the LA's needs no entry: it cannot conflict).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..db import CacheEntry, CarerLink, Conflict, Enrolment, Person, PersonIdentifier, utcnow
+from ..security import audit
+
+__all__ = ["MatchedRecord", "AfterMatch", "PERSON_FIELDS", "same_value", "upsert", "person_value"]
+
+PERSON_FIELDS = ("upn", "forename", "middle_names", "surname", "preferred_surname", "dob", "gender",
+                 "address", "town", "postcode", "uprn", "phone", "email")
+_CHUNK = 500
+
+
+@dataclass
+class MatchedRecord:
+    """One incoming record matched to a person, with what it brings."""
+
+    incoming_id: int
+    person_id: int
+    kind: str
+    sims_guid: str
+    trusted: dict[str, str]
+    enrolment: dict[str, Any] | None = None   # pupils: ncy, enrol_status, entry_date, leaving_date
+    child_id: int | None = None               # contacts: the pupil's person, when matched
+    carer: dict[str, Any] | None = None       # contacts: relationship, parental_responsibility, priority
+
+
+def _normal(field: str, value: str) -> str:
+    if field == "postcode":
+        return value.replace(" ", "").upper()
+    return " ".join(value.split()).casefold()
+
+
+def same_value(field: str, a: str, b: str) -> bool:
+    return _normal(field, a) == _normal(field, b)
+
+
+def person_value(person: Person, field: str) -> str:
+    value = getattr(person, field)
+    return value.isoformat() if isinstance(value, date) else (value or "")
+
+
+def _set(person: Person, field: str, value: str) -> None:
+    setattr(person, field, date.fromisoformat(value) if field == "dob" else value)
+
+
+def upsert(session: Session, model: type, rows: Sequence[dict], keys: Sequence[str]) -> None:
+    """Insert rows, or update the non-key columns of rows whose key exists (last row per key wins)."""
+    unique = list({tuple(r[k] for k in keys): r for r in rows}.values())
+    if not unique:
+        return
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    statement = dialect.insert(model.__table__)
+    changing = [c for c in unique[0] if c not in keys]
+    statement = statement.on_conflict_do_update(index_elements=list(keys),
+                                                set_={c: statement.excluded[c] for c in changing})
+    session.execute(statement, unique)
+
+
+def _chunked(ids: Sequence[int]) -> Iterable[list[int]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield list(ids[start:start + _CHUNK])
+
+
+class AfterMatch:
+    """Applies matches of one file (or one manual decision) inside the caller's transaction.
+
+    Args:
+        actor: who the audit names ("processing" for the worker, the LA user otherwise).
+        use_cache: the ``B2BHCACHE`` system default.
+    """
+
+    def __init__(self, session: Session, base_id: int, file_id: str | None, actor: str, use_cache: bool) -> None:
+        self.session, self.base_id, self.file_id = session, base_id, file_id
+        self.actor, self.use_cache = actor, use_cache
+        self.now = utcnow()
+
+    def _load(self, person_ids: list[int]) -> None:
+        self.persons: dict[int, Person] = {}
+        self.cache: dict[tuple[int, str], str] = {}
+        self.open: dict[tuple[int, str], Conflict] = {}
+        for chunk in _chunked(person_ids):
+            self.persons.update((p.id, p) for p in self.session.scalars(select(Person).where(Person.id.in_(chunk))))
+            if self.use_cache:
+                self.cache.update(((pid, f), v) for pid, f, v in self.session.execute(
+                    select(CacheEntry.person_id, CacheEntry.field, CacheEntry.value)
+                    .where(CacheEntry.person_id.in_(chunk))))
+            self.open.update(((c.person_id, c.field), c) for c in self.session.scalars(
+                select(Conflict).where(Conflict.person_id.in_(chunk), Conflict.status == "open")))
+
+    def apply(self, matches: Sequence[MatchedRecord]) -> int:
+        """Apply every match; returns how many conflicts were opened or changed."""
+        self._load(sorted({m.person_id for m in matches}))
+        self.cache_rows: list[dict] = []
+        changed = sum(self._fields(m) for m in matches if m.person_id in self.persons)
+        upsert(self.session, CacheEntry, self.cache_rows, ("person_id", "field"))
+        self._links(matches)
+        return changed
+
+    def _fields(self, match: MatchedRecord) -> int:
+        person = self.persons[match.person_id]
+        filled: dict[str, str] = {}
+        changed = 0
+        for field, value in match.trusted.items():
+            current = person_value(person, field)
+            key = (person.id, field)
+            if not current:
+                _set(person, field, value)
+                filled[field] = value
+            elif not same_value(field, current, value):
+                changed += self._conflict(match, field, current, value, self.cache.get(key))
+                self._remember(key, value)
+        if filled:
+            person.updated_at = self.now
+            audit(self.session, self.actor, "person.fill", "person", person.id, {f: "" for f in filled}, filled,
+                  detail=f"empty fields filled from file {self.file_id}, incoming record {match.incoming_id}")
+        return changed
+
+    def _remember(self, key: tuple[int, str], value: str) -> None:
+        """Cache a value that differs from the LA's (an equal value can never conflict)."""
+        if self.use_cache and self.cache.get(key) != value:
+            self.cache[key] = value
+            self.cache_rows.append({"person_id": key[0], "field": key[1], "value": value, "file_id": self.file_id,
+                                    "cached_at": self.now})
+
+    def _conflict(self, match: MatchedRecord, field: str, current: str, value: str, cached: str | None) -> int:
+        if self.use_cache and cached is not None and same_value(field, cached, value):
+            return 0
+        key = (match.person_id, field)
+        existing = self.open.get(key)
+        if existing is not None:
+            if same_value(field, existing.incoming_value, value):
+                return 0
+            existing.la_value, existing.incoming_value, existing.incoming_id = current, value, match.incoming_id
+            existing.file_id, existing.base_id, existing.created_at = self.file_id, self.base_id, self.now
+            return 1
+        conflict = Conflict(person_id=match.person_id, field=field, la_value=current, incoming_value=value,
+                            incoming_id=match.incoming_id, file_id=self.file_id, base_id=self.base_id,
+                            status="open", created_at=self.now, resolved_by="")
+        self.session.add(conflict)
+        self.open[key] = conflict  # later records of this file see it as open
+        return 1
+
+    def _links(self, matches: Sequence[MatchedRecord]) -> None:
+        upsert(self.session, PersonIdentifier,
+               [{"base_id": self.base_id, "sims_guid": m.sims_guid, "person_id": m.person_id, "created_at": self.now}
+                for m in matches if m.sims_guid], ("base_id", "sims_guid"))
+        upsert(self.session, Enrolment,
+               [{"person_id": m.person_id, "base_id": self.base_id, **m.enrolment, "source_file_id": self.file_id,
+                 "updated_at": self.now} for m in matches if m.enrolment is not None], ("person_id", "base_id"))
+        upsert(self.session, CarerLink,
+               [{"child_id": m.child_id, "carer_id": m.person_id, **m.carer, "updated_at": self.now}
+                for m in matches if m.child_id is not None and m.carer is not None and m.child_id != m.person_id],
+               ("child_id", "carer_id"))

@@ -1,0 +1,135 @@
+"""The LA population as the matching core sees it, cached in the process.
+
+Building a :class:`PopulationIndex` of 250,000 persons takes seconds, so each process
+builds it once and then refreshes it with the persons changed since (``updated_at``).
+Pupils are matched against everybody; contacts only against persons old enough to be
+carers (``CARER_MIN``), which is a second index over that subset, rebuilt when the day
+or ``CARER_MIN`` changes.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import weakref
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from ..db import Person, utcnow
+from ..matching import MatchModel, MatchSettings, PopulationIndex, Record
+from .model import load_model
+
+__all__ = ["Population", "PopulationCache", "age_on", "cache_for"]
+
+# A person changed in a transaction that commits after a refresh carries an updated_at
+# from before it: each refresh looks back this far before the previous one.
+_OVERLAP = timedelta(seconds=60)
+_COLUMNS = (Person.id, Person.upn, Person.forename, Person.middle_names, Person.surname, Person.dob,
+            Person.gender, Person.address, Person.town, Person.postcode)
+
+
+# Contacts carry no UPN or date of birth: only the name and address rules can find them.
+CARER_BLOCKING = ("forename_phonetic+surname_phonetic", "postcode+forename_initial")
+
+
+def carer_settings(settings: MatchSettings) -> MatchSettings:
+    rules = tuple(r for r in settings.blocking_rules if r in CARER_BLOCKING) or settings.blocking_rules
+    return replace(settings, blocking_rules=rules)
+
+
+def age_on(dob: date, day: date) -> int:
+    """Age in completed years on ``day``."""
+    return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+
+def _record(row) -> Record:
+    pid, upn, forename, middle, surname, dob, gender, address, town, postcode = row
+    return Record(str(pid), upn, forename, middle, surname, dob, gender or None, address, town, postcode)
+
+
+@dataclass
+class Population:
+    """What one batch is matched against."""
+
+    everyone: PopulationIndex
+    carers: PopulationIndex
+    model: MatchModel
+
+
+class PopulationCache:
+    """One process's population indexes, refreshed incrementally on every :meth:`get`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._population: Population | None = None
+        self._settings_key = ""
+        self._carer_key: tuple[date, int] | None = None
+        self._watermark = utcnow()
+
+    def get(self, session: Session, carer_min: int, today: date) -> Population:
+        with self._lock:
+            model = load_model(session)
+            settings_key = json.dumps(model.settings.to_dict(), sort_keys=True)
+            if self._population is None or settings_key != self._settings_key:
+                self._build(session, model, carer_min, today)
+                self._settings_key = settings_key
+            else:
+                self._population.model = model
+                self._refresh(session, carer_min, today)
+            return self._population
+
+    def _eligible(self, record: Record, carer_min: int, today: date) -> bool:
+        return record.dob is None or age_on(record.dob, today) >= carer_min
+
+    def _build(self, session: Session, model: MatchModel, carer_min: int, today: date) -> None:
+        self._watermark = utcnow()
+        records = [_record(row) for row in session.execute(select(*_COLUMNS).order_by(Person.id))]
+        everyone = PopulationIndex(records, model.settings)
+        carers = PopulationIndex([r for r in records if self._eligible(r, carer_min, today)],
+                                 carer_settings(model.settings))
+        self._population = Population(everyone, carers, model)
+        self._carer_key = (today, carer_min)
+
+    def _refresh(self, session: Session, carer_min: int, today: date) -> None:
+        population = self._population
+        assert population is not None
+        if (today, carer_min) != self._carer_key:
+            kept = [r for r in population.everyone.records if r is not None]
+            population.carers = PopulationIndex([r for r in kept if self._eligible(r, carer_min, today)],
+                                                carer_settings(population.model.settings))
+            self._carer_key = (today, carer_min)
+        started = utcnow()
+        query = select(*_COLUMNS).where(Person.updated_at >= self._watermark - _OVERLAP)
+        self._watermark = started
+        changed = []
+        for row in session.execute(query):
+            record = _record(row)
+            row_of = population.everyone.row_of.get(record.id)
+            if row_of is None or population.everyone.records[row_of] != record:
+                changed.append(record)
+        if changed:
+            population.everyone.add(changed)
+            population.carers.add([r for r in changed if self._eligible(r, carer_min, today)])
+            population.carers.remove([r.id for r in changed if not self._eligible(r, carer_min, today)])
+        if session.scalar(select(func.count(Person.id))) != len(population.everyone):
+            # persons were deleted: the index cannot see that, so start again
+            self._build(session, population.model, carer_min, today)
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._population = None
+
+
+_CACHES: weakref.WeakKeyDictionary[Engine, PopulationCache] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def cache_for(engine: Engine) -> PopulationCache:
+    """The process's cache for one database."""
+    with _CACHES_LOCK:
+        cache = _CACHES.get(engine)
+        if cache is None:
+            cache = _CACHES[engine] = PopulationCache()
+        return cache

@@ -1,0 +1,230 @@
+"""Processing one virtual file: read, parse, link, then write everything in one transaction.
+
+Reading, parsing and matching touch no rows; the write phase then replaces whatever the
+file's records were (none, unless an earlier run was cut short before its commit) and
+marks the file ``Processed`` in the same transaction. So a worker killed at any point
+leaves either nothing or one complete run, and the next claim starts again cleanly.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import date
+from typing import IO, Any, Sequence
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from ..admin.defaults import SystemDefaults, load_defaults
+from ..context import AppContext
+from ..db import Finding, IncomingRecord, MatchCandidate, QueueEntry, VirtualFile, session_scope, utcnow
+from ..transfer import KeyRing, parse_pupils
+from ..transfer.errors import TransferError
+from .after_match import AfterMatch, MatchedRecord
+from .incoming import Parsed, parsed_records
+from .linking import Outcome, link_batch
+from .population import PopulationCache, cache_for
+from .queue import LEASE_SECONDS, Claim, claim_next, finish, give_back
+from .. import metrics
+
+__all__ = ["FileResult", "process_next", "run_pending", "process_claimed", "worker_name", "open_content",
+           "LostClaim", "write_candidates"]
+
+log = logging.getLogger("b2b_soap.processing")
+
+
+class LostClaim(Exception):
+    """The lease ran out and another worker took the file; this run's writes are dropped."""
+
+
+@dataclass(frozen=True)
+class FileResult:
+    file_id: str
+    status: str                 # Processed | Failed | Retry
+    pupils: int = 0
+    matched: int = 0
+    unmatched: int = 0
+    conflicts: int = 0
+    message: str = ""
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def open_content(keyring: KeyRing, vf: VirtualFile) -> IO[bytes]:
+    """The file's plain bytes as a stream; gzip is inflated as the parser reads."""
+    if vf.content is None:
+        raise TransferError(f"file {vf.id} has no content (deleted or never completed)")
+    raw = io.BytesIO(keyring.decrypt(vf.content, vf.id.encode()))
+    return gzip.GzipFile(fileobj=raw, mode="rb") if vf.content_compression == "Gzip" else raw
+
+
+def _enrolment(p: Parsed) -> dict[str, Any]:
+    data = p.row["data"]
+    as_date = lambda text: date.fromisoformat(text) if text else None  # noqa: E731
+    return {"ncy": p.row["ncy"], "enrol_status": data.get("enrol_status") or "",
+            "entry_date": as_date(data.get("entry_date")), "leaving_date": as_date(data.get("leaving_date"))}
+
+
+def _carer(p: Parsed) -> dict[str, Any]:
+    data = p.row["data"]
+    return {"relationship": (data.get("relationship") or "")[:40],
+            "parental_responsibility": bool(data.get("parental_responsibility")),
+            "priority": data.get("priority") or 1}
+
+
+def matched_records(parsed: Sequence[Parsed], outcomes: dict[int, Outcome], ids: dict[int, int]
+                    ) -> list[MatchedRecord]:
+    """What the after-match step needs for each matched record."""
+    found = []
+    for p in parsed:
+        outcome = outcomes[p.seq]
+        if outcome.status != "matched":
+            continue
+        record = MatchedRecord(ids[p.seq], outcome.person_id, p.kind, p.row["sims_guid"], p.trusted)
+        if p.kind == "pupil":
+            record.enrolment = _enrolment(p)
+        else:
+            record.child_id, record.carer = outcomes[p.parent_seq].person_id, _carer(p)
+        found.append(record)
+    return found
+
+
+def _record_row(vf: VirtualFile, p: Parsed, outcome: Outcome, now) -> dict[str, Any]:
+    matched = outcome.status == "matched"
+    return {**p.row, "file_id": vf.id, "base_id": vf.base_id, "seq": p.seq, "status": outcome.status,
+            "decision": outcome.decision, "person_id": outcome.person_id, "score": outcome.score,
+            "has_candidates": bool(outcome.candidates) and not matched, "reason": outcome.reason,
+            "explanation": outcome.explanation, "received_at": vf.received_at,
+            "decided_at": now if matched else None, "decided_by": "processing" if matched else ""}
+
+
+def _insert_records(session: Session, vf_id: str, rows: list[dict]) -> dict[int, int]:
+    """Bulk insert (Core executemany), then read the new ids back by seq."""
+    if not rows:
+        return {}
+    session.execute(insert(IncomingRecord.__table__), rows)
+    seqs = [r["seq"] for r in rows]
+    return dict(session.execute(select(IncomingRecord.seq, IncomingRecord.id).where(
+        IncomingRecord.file_id == vf_id, IncomingRecord.seq.between(min(seqs), max(seqs)),
+        IncomingRecord.kind == rows[0]["kind"])).all())
+
+
+def write_candidates(session: Session, incoming_id: int, candidates: list[dict]) -> None:
+    if candidates:
+        session.execute(insert(MatchCandidate), [{"incoming_id": incoming_id, **c} for c in candidates])
+
+
+def _write(session: Session, vf: VirtualFile, parsed: list[Parsed], outcomes: dict[int, Outcome],
+           defaults: SystemDefaults) -> FileResult:
+    session.execute(delete(Finding).where(Finding.file_id == vf.id))
+    session.execute(delete(IncomingRecord).where(IncomingRecord.file_id == vf.id))
+    now = utcnow()
+    ids = _insert_records(session, vf.id,
+                          [_record_row(vf, p, outcomes[p.seq], now) for p in parsed if p.kind == "pupil"])
+    contacts = [{**_record_row(vf, p, outcomes[p.seq], now), "pupil_id": ids[p.parent_seq]}
+                for p in parsed if p.kind == "contact"]
+    ids.update(_insert_records(session, vf.id, contacts))
+    candidates = [{"incoming_id": ids[p.seq], **c} for p in parsed
+                  if outcomes[p.seq].status != "matched" for c in outcomes[p.seq].candidates]
+    if candidates:
+        session.execute(insert(MatchCandidate.__table__), candidates)
+    findings = [{"file_id": vf.id, "incoming_id": ids[p.seq], "code": f.code, "field": f.field,
+                 "message": f.message, "created_at": now} for p in parsed for f in p.findings]
+    if findings:
+        session.execute(insert(Finding.__table__), findings)
+    conflicts = AfterMatch(session, vf.base_id, vf.id, "processing", defaults.b2bhcache).apply(
+        matched_records(parsed, outcomes, ids))
+    pupils = [outcomes[p.seq] for p in parsed if p.kind == "pupil"]
+    result = FileResult(vf.id, "Processed", len(pupils), sum(o.status == "matched" for o in pupils),
+                        sum(o.status == "unmatched" for o in pupils), conflicts)
+    session.execute(update(VirtualFile).where(VirtualFile.id == vf.id).values(
+        status="Processed", processed_at=now, failure="", pupil_count=result.pupils,
+        matched_count=result.matched, unmatched_count=result.unmatched, conflict_count=result.conflicts)
+        .execution_options(synchronize_session=False))
+    return result
+
+
+def process_claimed(ctx: AppContext, claim: Claim, cache: PopulationCache | None = None,
+                    today: date | None = None) -> FileResult:
+    """Process a file this worker has claimed; raises on failure (the caller decides what next)."""
+    cache = cache or cache_for(ctx.engine)
+    today = today or date.today()
+    with session_scope(ctx.sessions) as session:
+        vf = session.get(VirtualFile, claim.file_id)
+        defaults = load_defaults(session, ctx.settings)
+        population = cache.get(session, defaults.carer_min, today)
+        with open_content(ctx.keyring, vf) as stream:
+            parsed = list(parsed_records(parse_pupils(stream), today))
+        outcomes = link_batch(session, parsed, vf.base_id, population, defaults.guidmatch)
+        session.expunge(vf)
+    with session_scope(ctx.sessions) as session:
+        if not finish(session, claim):
+            raise LostClaim(f"file {claim.file_id}: the claim ran out before the results were written")
+        result = _write(session, vf, parsed, outcomes, defaults)
+    metrics.file_processed(vf.data_type, (o.decision for o in outcomes.values()), claim.claimed_until, LEASE_SECONDS)
+    return result
+
+
+def _after_failure(ctx: AppContext, claim: Claim, error: Exception) -> FileResult:
+    permanent = isinstance(error, TransferError)
+    message = f"{error.__class__.__name__}: {error}"
+    with session_scope(ctx.sessions) as session:
+        if permanent or claim.attempt >= ctx.settings.processing.max_attempts:
+            _fail(session, claim.file_id, message if permanent else
+                  f"gave up after {claim.attempt} attempts; last error: {message}")
+            return FileResult(claim.file_id, "Failed", message=message)
+        give_back(session, claim, message)
+        return FileResult(claim.file_id, "Retry", message=message)
+
+
+def _fail(session: Session, file_id: str, reason: str) -> None:
+    session.execute(delete(QueueEntry).where(QueueEntry.file_id == file_id))
+    session.execute(update(VirtualFile).where(VirtualFile.id == file_id)
+                    .values(status="Failed", failure=reason[:4000], processed_at=utcnow())
+                    .execution_options(synchronize_session=False))
+
+
+def process_next(ctx: AppContext, worker: str | None = None, cache: PopulationCache | None = None,
+                 today: date | None = None) -> FileResult | None:
+    """Claim and process one waiting file; None when the queue has nothing ready."""
+    worker = worker or worker_name()
+    with session_scope(ctx.sessions) as session:
+        claim = claim_next(session, worker)
+    if claim is None:
+        return None
+    if claim.attempt > ctx.settings.processing.max_attempts:
+        with session_scope(ctx.sessions) as session:
+            _fail(session, claim.file_id, f"processing stopped {claim.attempt - 1} times without finishing "
+                                          "(worker killed or out of memory)")
+        return FileResult(claim.file_id, "Failed", message="too many interrupted attempts")
+    try:
+        result = process_claimed(ctx, claim, cache, today)
+    except LostClaim as error:
+        log.warning("%s", error)
+        return FileResult(claim.file_id, "Retry", message=str(error))
+    except Exception as error:  # any failure is recorded on the file, never lost
+        log.error("processing file %s failed (attempt %d): %s", claim.file_id, claim.attempt,
+                  error.__class__.__name__)
+        log.debug("processing failure", exc_info=True)
+        return _after_failure(ctx, claim, error)
+    log.info("processed file %s: %d pupils, %d matched, %d unmatched, %d conflicts", result.file_id,
+             result.pupils, result.matched, result.unmatched, result.conflicts)
+    return result
+
+
+def run_pending(ctx: AppContext, worker: str | None = None, limit: int | None = None) -> list[FileResult]:
+    """Process waiting files until none is ready (or ``limit`` files): the one-off run."""
+    results: list[FileResult] = []
+    while limit is None or len(results) < limit:
+        result = process_next(ctx, worker)
+        if result is None:
+            break
+        results.append(result)
+    return results

@@ -1,0 +1,54 @@
+"""Who may review: an LA user with the process's permission, or the local administrator (CLI)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db import Base, User
+from ..errors import NotFound, PermissionDenied, ValidationFailed
+from ..security import audit, la_refusal, user_permissions
+
+__all__ = ["Actor", "allow", "check", "actor_name", "base_by_laestab", "page_bounds", "jsonable"]
+
+Actor = User | str  # a str is the CLI's local administrator, who has every permission
+
+
+def actor_name(actor: Actor) -> str:
+    return actor if isinstance(actor, str) else actor.username
+
+
+def check(session: Session, actor: Actor, process: str, write: bool) -> str:
+    """Refuse with PermissionDenied unless ``actor`` may do this; return the actor's name."""
+    if not isinstance(actor, str):
+        refusal = la_refusal(actor, user_permissions(session, actor.id), process, write)
+        if refusal:
+            raise PermissionDenied(refusal)
+    return actor_name(actor)
+
+
+def allow(session: Session, actor: Actor, process: str, action: str, object_type: str = "",
+          object_id: Any = "", detail: str = "") -> str:
+    """A read: check Read permission and audit who looked at what."""
+    name = check(session, actor, process, write=False)
+    audit(session, name, action, object_type, object_id, detail=detail)
+    return name
+
+
+def base_by_laestab(session: Session, laestab: str) -> Base:
+    base = session.scalar(select(Base).where(Base.laestab == laestab))
+    if base is None:
+        raise NotFound(f"no base with LAESTAB {laestab}")
+    return base
+
+
+def page_bounds(page: int, page_size: int) -> tuple[int, int]:
+    if page < 1 or not 1 <= page_size <= 500:
+        raise ValidationFailed("page must be >= 1 and page size 1 to 500")
+    return (page - 1) * page_size, page_size
+
+
+def jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value

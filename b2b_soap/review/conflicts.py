@@ -1,0 +1,88 @@
+"""Matched with Conflicts: list, resolve per field (take incoming / keep LA), bulk, edit a person."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..admin import persons
+from ..db import Base, Conflict, Person, utcnow
+from ..errors import NotFound, ValidationFailed
+from ..security import CONFLICTS, audit
+from ._access import Actor, allow, base_by_laestab, check, page_bounds
+
+__all__ = ["list_conflicts", "resolve_conflict", "resolve_conflicts", "update_person", "ACTIONS"]
+
+ACTIONS = {"take": "taken", "keep": "kept"}
+
+
+def _item(conflict: Conflict, person: Person, laestab: str) -> dict[str, Any]:
+    return {"id": conflict.id, "person_id": person.id, "forename": person.forename, "surname": person.surname,
+            "dob": person.dob, "field": conflict.field, "la_value": conflict.la_value,
+            "incoming_value": conflict.incoming_value, "base": laestab, "file_id": conflict.file_id,
+            "incoming_id": conflict.incoming_id, "status": conflict.status, "created_at": conflict.created_at,
+            "resolved_at": conflict.resolved_at, "resolved_by": conflict.resolved_by}
+
+
+def list_conflicts(session: Session, actor: Actor, *, base: str | None = None, person_id: int | None = None,
+                   field: str | None = None, status: str = "open", page: int = 1,
+                   page_size: int = 50) -> dict[str, Any]:
+    """Conflicts (open by default), newest first: ``{"total", "page", "page_size", "items"}``."""
+    allow(session, actor, CONFLICTS, "review.list_conflicts", "conflict", "", detail=f"base={base or ''}")
+    offset, limit = page_bounds(page, page_size)
+    query = (select(Conflict, Person, Base.laestab).join(Person, Person.id == Conflict.person_id)
+             .join(Base, Base.id == Conflict.base_id))
+    if status:
+        query = query.where(Conflict.status == status)
+    if base:
+        query = query.where(Conflict.base_id == base_by_laestab(session, base).id)
+    if person_id is not None:
+        query = query.where(Conflict.person_id == person_id)
+    if field:
+        query = query.where(Conflict.field == field)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.execute(query.order_by(Conflict.created_at.desc(), Conflict.id).offset(offset).limit(limit))
+    return {"total": total, "page": page, "page_size": page_size, "items": [_item(*row) for row in rows]}
+
+
+def _resolve(session: Session, name: str, conflict_id: int, action: str) -> dict[str, Any]:
+    if action not in ACTIONS:
+        raise ValidationFailed(f"action must be one of {', '.join(ACTIONS)}")
+    conflict = session.get(Conflict, conflict_id)
+    if conflict is None:
+        raise NotFound(f"no conflict {conflict_id}")
+    if conflict.status != "open":
+        raise ValidationFailed(f"conflict {conflict_id} is already {conflict.status}")
+    person = session.get(Person, conflict.person_id)
+    now = utcnow()
+    if action == "take":
+        before = getattr(person, conflict.field)
+        value = conflict.incoming_value
+        setattr(person, conflict.field, date.fromisoformat(value) if conflict.field == "dob" else value)
+        person.updated_at = now
+        audit(session, name, "person.update", "person", person.id,
+              {conflict.field: before.isoformat() if isinstance(before, date) else before},
+              {conflict.field: value}, detail=f"conflict {conflict.id} resolved by taking the incoming value")
+    conflict.status, conflict.resolved_at, conflict.resolved_by = ACTIONS[action], now, name
+    audit(session, name, "conflict.resolve", "conflict", conflict.id, {"status": "open"},
+          {"status": conflict.status, "field": conflict.field})
+    return {"id": conflict.id, "person_id": conflict.person_id, "field": conflict.field, "status": conflict.status}
+
+
+def resolve_conflict(session: Session, actor: Actor, conflict_id: int, action: str) -> dict[str, Any]:
+    """Resolve one conflict: ``take`` writes the incoming value to the person, ``keep`` leaves the LA's."""
+    return _resolve(session, check(session, actor, CONFLICTS, write=True), conflict_id, action)
+
+
+def resolve_conflicts(session: Session, actor: Actor, conflict_ids: Sequence[int], action: str) -> list[dict]:
+    """Resolve several conflicts the same way, all or none."""
+    name = check(session, actor, CONFLICTS, write=True)
+    return [_resolve(session, name, conflict_id, action) for conflict_id in conflict_ids]
+
+
+def update_person(session: Session, actor: Actor, person_id: int | str, changes: dict[str, str]) -> dict[str, Any]:
+    """Edit a person's fields (CSV column names as keys); audited by the person module."""
+    name = check(session, actor, CONFLICTS, write=True)
+    return persons.update_person(session, name, person_id, changes)

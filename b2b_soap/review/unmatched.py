@@ -1,0 +1,243 @@
+"""Unmatched incoming records: list, show, match by hand, create a new person, reject.
+
+An LA user decides what the matching could not; no person is ever created without one.
+Pupils older than ``B2B_S_AGE`` (age in completed years on the day of listing) are left
+out of the list: with the default 18, an 18-year-old is listed and a 19-year-old is not.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..admin.defaults import load_defaults
+from ..config import Settings
+from ..db import Base, Finding, IncomingRecord, MatchCandidate, Person, VirtualFile, utcnow
+from ..errors import NotFound, ValidationFailed
+from ..matching import is_valid_upn
+from ..processing.after_match import AfterMatch, MatchedRecord
+from ..processing.population import age_on
+from ..security import UNMATCHED, audit
+from ._access import Actor, allow, base_by_laestab, check, jsonable, page_bounds
+
+__all__ = ["list_unmatched", "get_incoming", "match_incoming", "create_person_from_incoming", "reject_incoming",
+           "years_before"]
+
+_PERSON_SUMMARY = ("upn", "forename", "middle_names", "surname", "dob", "gender", "address", "town", "postcode")
+
+
+def years_before(day: date, years: int) -> date:
+    """The same day ``years`` earlier (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def _item(record: IncomingRecord, laestab: str, today: date) -> dict[str, Any]:
+    return {"id": record.id, "file_id": record.file_id, "base": laestab, "kind": record.kind,
+            "upn": record.upn, "forename": record.forename, "surname": record.surname, "dob": record.dob,
+            "age": age_on(record.dob, today) if record.dob else None, "gender": record.gender,
+            "ncy": record.ncy, "postcode": record.postcode, "decision": record.decision, "reason": record.reason,
+            "has_candidates": record.has_candidates, "received_at": record.received_at}
+
+
+def list_unmatched(session: Session, actor: Actor, settings: Settings, *, base: str | None = None,
+                   ncy: str | None = None, min_age: int | None = None, max_age: int | None = None,
+                   received_from: datetime | None = None, received_to: datetime | None = None,
+                   has_candidates: bool | None = None, kind: str = "pupil", today: date | None = None,
+                   page: int = 1, page_size: int = 50) -> dict[str, Any]:
+    """Unmatched incoming records, newest first, one page at a time.
+
+    Args:
+        base: LAESTAB of the sending base.
+        min_age, max_age: age in completed years on ``today`` (default: the day of listing).
+        received_from, received_to: when the file arrived (UTC).
+        kind: "pupil" (default) or "contact".
+
+    Returns:
+        ``{"total", "page", "page_size", "items"}``.
+    """
+    allow(session, actor, UNMATCHED, "review.list_unmatched", "incoming", "", detail=f"base={base or ''}")
+    today = today or date.today()
+    offset, limit = page_bounds(page, page_size)
+    query = (select(IncomingRecord, Base.laestab).join(Base, Base.id == IncomingRecord.base_id)
+             .where(IncomingRecord.status == "unmatched", IncomingRecord.kind == kind))
+    if kind == "pupil":
+        oldest = years_before(today, load_defaults(session, settings).b2b_s_age + 1)
+        query = query.where(or_(IncomingRecord.dob.is_(None), IncomingRecord.dob > oldest))
+    if base:
+        query = query.where(IncomingRecord.base_id == base_by_laestab(session, base).id)
+    if ncy:
+        query = query.where(IncomingRecord.ncy == ncy)
+    if max_age is not None:
+        query = query.where(IncomingRecord.dob > years_before(today, max_age + 1))
+    if min_age is not None:
+        query = query.where(IncomingRecord.dob <= years_before(today, min_age))
+    if received_from:
+        query = query.where(IncomingRecord.received_at >= received_from)
+    if received_to:
+        query = query.where(IncomingRecord.received_at < received_to)
+    if has_candidates is not None:
+        query = query.where(IncomingRecord.has_candidates.is_(has_candidates))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.execute(query.order_by(IncomingRecord.received_at.desc(), IncomingRecord.id)
+                           .offset(offset).limit(limit)).all()
+    return {"total": total, "page": page, "page_size": page_size,
+            "items": [_item(record, laestab, today) for record, laestab in rows]}
+
+
+def _record(session: Session, incoming_id: int) -> IncomingRecord:
+    record = session.get(IncomingRecord, incoming_id)
+    if record is None:
+        raise NotFound(f"no incoming record {incoming_id}")
+    return record
+
+
+def _person(session: Session, person_id: int) -> Person:
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound(f"no person {person_id}")
+    return person
+
+
+def _summary(person: Person) -> dict[str, Any]:
+    return {"person_id": person.id, **{f: getattr(person, f) for f in _PERSON_SUMMARY}}
+
+
+def _detail(session: Session, record: IncomingRecord) -> dict[str, Any]:
+    fields = ("id", "file_id", "seq", "kind", "pupil_id", "sims_guid", "upn", "forename", "middle_names",
+              "surname", "preferred_surname", "dob", "gender", "ncy", "address", "town", "postcode", "status",
+              "decision", "person_id", "score", "has_candidates", "reason", "explanation", "received_at",
+              "decided_at", "decided_by")
+    detail = {f: getattr(record, f) for f in fields}
+    detail["data"] = record.data or {}
+    candidates = session.execute(select(MatchCandidate, Person).join(Person, Person.id == MatchCandidate.person_id)
+                                 .where(MatchCandidate.incoming_id == record.id)
+                                 .order_by(MatchCandidate.rank).limit(5)).all()
+    detail["candidates"] = [{"rank": c.rank, "score": c.score, "weight": c.weight, "explanation": c.explanation,
+                             **_summary(p)} for c, p in candidates]
+    detail["findings"] = [{"code": f.code, "field": f.field, "message": f.message}
+                          for f in session.scalars(select(Finding).where(Finding.incoming_id == record.id))]
+    return detail
+
+
+def get_incoming(session: Session, actor: Actor, incoming_id: int) -> dict[str, Any]:
+    """One incoming record with its ranked candidates (at most 5), findings and contacts."""
+    allow(session, actor, UNMATCHED, "review.get_incoming", "incoming", incoming_id)
+    record = _record(session, incoming_id)
+    detail = _detail(session, record)
+    contacts = session.scalars(select(IncomingRecord).where(IncomingRecord.pupil_id == record.id)
+                               .order_by(IncomingRecord.seq)).all()
+    detail["contacts"] = [_detail(session, c) for c in contacts]
+    return detail
+
+
+def _trusted(session: Session, record: IncomingRecord) -> dict[str, str]:
+    bad = set(session.scalars(select(Finding.field).where(Finding.incoming_id == record.id)))
+    data = record.data or {}
+    values = {f: getattr(record, f) for f in ("upn", "forename", "middle_names", "surname", "preferred_surname",
+                                              "gender", "address", "town", "postcode")}
+    values.update(dob=jsonable(record.dob), uprn=data.get("uprn"), phone=data.get("phone"), email=data.get("email"))
+    if values["upn"] and not is_valid_upn(values["upn"]):
+        bad.add("upn")
+    return {k: str(v) for k, v in values.items() if v not in (None, "") and k not in bad}
+
+
+def _as_date(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _matched(session: Session, record: IncomingRecord, person_id: int) -> list[MatchedRecord]:
+    """The record and the carer links it completes, for the after-match step."""
+    data = record.data or {}
+    main = MatchedRecord(record.id, person_id, record.kind, record.sims_guid, _trusted(session, record))
+    if record.kind == "pupil":
+        main.enrolment = {"ncy": record.ncy, "enrol_status": data.get("enrol_status") or "",
+                          "entry_date": _as_date(data.get("entry_date")),
+                          "leaving_date": _as_date(data.get("leaving_date"))}
+        contacts = session.scalars(select(IncomingRecord).where(IncomingRecord.pupil_id == record.id,
+                                                                IncomingRecord.status == "matched"))
+        links = [MatchedRecord(c.id, c.person_id, "contact", "", {}, child_id=person_id, carer=_carer(c))
+                 for c in contacts]
+        return [main, *links]
+    parent = session.get(IncomingRecord, record.pupil_id) if record.pupil_id else None
+    if parent is not None and parent.status == "matched":
+        main.child_id, main.carer = parent.person_id, _carer(record)
+    return [main]
+
+
+def _carer(record: IncomingRecord) -> dict[str, Any]:
+    data = record.data or {}
+    return {"relationship": (data.get("relationship") or "")[:40],
+            "parental_responsibility": bool(data.get("parental_responsibility")), "priority": data.get("priority") or 1}
+
+
+def _decide(session: Session, name: str, settings: Settings, record: IncomingRecord, person_id: int,
+            decision: str) -> dict[str, Any]:
+    if record.status == "rejected":
+        raise ValidationFailed(f"incoming record {record.id} was rejected")
+    before = {"status": record.status, "decision": record.decision, "person_id": record.person_id}
+    was_unmatched = record.status == "unmatched"
+    record.status, record.decision, record.person_id = "matched", decision, person_id
+    record.decided_at, record.decided_by = utcnow(), name
+    session.flush()
+    defaults = load_defaults(session, settings)
+    conflicts = AfterMatch(session, record.base_id, record.file_id, name, defaults.b2bhcache).apply(
+        _matched(session, record, person_id))
+    if was_unmatched and record.kind == "pupil":
+        _count(session, record.file_id, matched=1, unmatched=-1)
+    audit(session, name, f"review.{decision}", "incoming", record.id, before,
+          {"status": "matched", "decision": decision, "person_id": person_id})
+    return {"incoming_id": record.id, "person_id": person_id, "decision": decision, "conflicts": conflicts}
+
+
+def _count(session: Session, file_id: str, matched: int = 0, unmatched: int = 0) -> None:
+    session.execute(update(VirtualFile).where(VirtualFile.id == file_id).values(
+        matched_count=VirtualFile.matched_count + matched, unmatched_count=VirtualFile.unmatched_count + unmatched)
+        .execution_options(synchronize_session=False))
+
+
+def match_incoming(session: Session, actor: Actor, incoming_id: int, person_id: int, *,
+                   settings: Settings) -> dict[str, Any]:
+    """Match a record to a person by hand (also corrects an earlier match); then as after any match."""
+    name = check(session, actor, UNMATCHED, write=True)
+    record = _record(session, incoming_id)
+    _person(session, person_id)
+    return _decide(session, name, settings, record, person_id, "manual")
+
+
+def create_person_from_incoming(session: Session, actor: Actor, incoming_id: int, *,
+                                settings: Settings) -> dict[str, Any]:
+    """Create a new person from an unmatched record's values and match the record to it."""
+    name = check(session, actor, UNMATCHED, write=True)
+    record = _record(session, incoming_id)
+    if record.status != "unmatched":
+        raise ValidationFailed(f"incoming record {incoming_id} is {record.status}, not unmatched")
+    values = _trusted(session, record)
+    now = utcnow()
+    person = Person(**{k: (date.fromisoformat(v) if k == "dob" else v) for k, v in values.items()},
+                    created_at=now, updated_at=now)
+    session.add(person)
+    session.flush()
+    audit(session, name, "person.create", "person", person.id, None,
+          {k: v for k, v in values.items()}, detail=f"from incoming record {record.id}")
+    return _decide(session, name, settings, record, person.id, "new")
+
+
+def reject_incoming(session: Session, actor: Actor, incoming_id: int, reason: str = "") -> dict[str, Any]:
+    """Reject an unmatched record: it leaves the list and changes nothing in the population."""
+    name = check(session, actor, UNMATCHED, write=True)
+    record = _record(session, incoming_id)
+    if record.status != "unmatched":
+        raise ValidationFailed(f"incoming record {incoming_id} is {record.status}, not unmatched")
+    record.status, record.decided_at, record.decided_by = "rejected", utcnow(), name
+    if reason:
+        record.reason = reason[:2000]
+    if record.kind == "pupil":
+        _count(session, record.file_id, unmatched=-1)
+    audit(session, name, "review.reject", "incoming", record.id, {"status": "unmatched"},
+          {"status": "rejected"}, detail=reason)
+    return {"incoming_id": record.id, "status": "rejected"}

@@ -1,0 +1,156 @@
+"""Benchmark: one 2,000-pupil Student file against a 250,000-person population, end to end.
+
+    python bench/processing_file.py [--population 250000] [--pupils 2000] [--database-url URL]
+
+Loads the demo population (``b2b_soap.synth``, seed 2026) with bulk inserts, builds a file
+of pupils drawn from its children (one in ten changed: typo, moved house, new surname; one
+in ten not in the population) with their carers as contacts, stores it as an upload, and
+times the processing worker on three files with the population index built once, as a
+running server keeps it: the first upload of 2,000 pupils, the same file again (the nightly
+case: GUIDs known), and another 2,000 pupils. Prints the times and the peak RSS.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import random
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import insert  # noqa: E402
+
+from b2b_soap.config import settings_from_dict  # noqa: E402
+from b2b_soap.context import AppContext  # noqa: E402
+from b2b_soap.db import Base, CarerLink, Person, session_scope, upgrade, utcnow  # noqa: E402
+from b2b_soap.processing import cache_for  # noqa: E402
+from b2b_soap.processing.run import process_next  # noqa: E402
+from b2b_soap.synth import generate_population  # noqa: E402
+from b2b_soap.transfer import Bs7666Address, IncomingContact, IncomingPupil, create_key_file  # noqa: E402
+from b2b_soap.transfer.store import FileStore, UploadHeader, Uploader  # noqa: E402
+from b2b_soap.transfer.writer import example_header, make_example_pupils, write_student_file  # noqa: E402
+
+LAESTAB = "9994001"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load_population(ctx: AppContext, size: int):
+    persons, links = generate_population(size, seed=2026)
+    now = utcnow() - timedelta(days=1)  # loaded earlier, as an LA's population is
+    rows = [{"id": i, "external_id": p.id, "upn": p.upn, "forename": p.forename, "middle_names": p.middle_names,
+             "surname": p.surname, "preferred_surname": p.preferred_surname, "dob": p.dob, "gender": p.gender,
+             "address": p.address, "address_lines": "", "town": p.town, "postcode": p.postcode, "uprn": p.uprn,
+             "phone": p.phone, "email": p.email, "created_at": now, "updated_at": now}
+            for i, p in enumerate(persons, start=1)]
+    number = {p.id: i for i, p in enumerate(persons, start=1)}
+    with session_scope(ctx.sessions) as session:
+        session.add(Base(laestab=LAESTAB, name="Bench School", b2b_enabled=True))
+        for start in range(0, len(rows), 20_000):
+            session.execute(insert(Person), rows[start:start + 20_000])
+        session.execute(insert(CarerLink), [
+            {"child_id": number[link.child_id], "carer_id": number[link.carer_id], "relationship": link.relationship,
+             "parental_responsibility": link.parental_responsibility, "priority": link.priority, "updated_at": now}
+            for link in links])
+    return persons, links
+
+
+def _home(person) -> Bs7666Address:
+    return Bs7666Address(paon=person.address, town=person.town, postcode=person.postcode)
+
+
+def make_pupils(persons, links, count: int, seed: int) -> list[IncomingPupil]:
+    rng = random.Random(seed)
+    by_id = {p.id: p for p in persons}
+    carers: dict[str, list] = {}
+    for link in links:
+        carers.setdefault(link.child_id, []).append(link)
+    children = [p for p in persons if p.is_child and 5 <= (date.today() - p.dob).days // 365 <= 16]
+    chosen = rng.sample(children, int(count * 0.9))
+    pupils = []
+    for child in chosen:
+        forename, surname, home = child.forename, child.surname, _home(child)
+        roll = rng.random()
+        if roll < 0.04:
+            forename = forename[:-1] + ("a" if forename[-1] != "a" else "e")
+        elif roll < 0.07:
+            home = Bs7666Address(paon="3 Mill Lane", town="Northbridge", postcode="NB3 9QT")
+        elif roll < 0.09:
+            surname = rng.choice(("Robinson", "Ahmed", "Kowalski"))
+        contacts = [IncomingContact(sims_guid=str(uuid.UUID(int=rng.getrandbits(128))), forename=c.forename,
+                                    surname=c.surname, relationship="PAM" if c.gender == "F" else "PAF",
+                                    parental_responsibility=link.parental_responsibility, priority=link.priority,
+                                    gender=c.gender, address=c.address, town=c.town, postcode=c.postcode,
+                                    address_detail=_home(c))
+                    for link in carers.get(child.id, [])[:2] for c in [by_id[link.carer_id]]]
+        pupils.append(IncomingPupil(sims_guid=str(uuid.UUID(int=rng.getrandbits(128))), upn=child.upn,
+                                    surname=surname, forename=forename, dob=child.dob, ncy="5", enrol_status="C",
+                                    entry_date=date(2024, 9, 2), gender=child.gender, address=home.paon,
+                                    town=home.town, postcode=home.postcode, address_detail=home, contacts=contacts))
+    pupils += make_example_pupils(count - len(pupils), seed, estab=LAESTAB[3:])
+    rng.shuffle(pupils)
+    return pupils
+
+
+def store(ctx: AppContext, pupils) -> str:
+    data = write_student_file(example_header(source_laestab=LAESTAB), pupils)
+    header = UploadHeader(file_guid=str(uuid.uuid4()), data_type="Student", file_name="bench.xml",
+                          total_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(), compression="Gzip")
+    with session_scope(ctx.sessions) as session:
+        base_id = session.query(Base.id).filter(Base.laestab == LAESTAB).scalar()
+    receipt = FileStore(ctx).upload(Uploader(None, base_id, LAESTAB), header, gzip.compress(data))
+    assert receipt.status == "Received", receipt
+    return receipt.file_id
+
+
+def timed_process(ctx: AppContext, label: str) -> None:
+    started = time.perf_counter()
+    result = process_next(ctx, "bench")
+    elapsed = time.perf_counter() - started
+    print(f"{label}: {elapsed:.2f} s  status {result.status}  pupils {result.pupils}  matched {result.matched}  "
+          f"unmatched {result.unmatched}  conflicts {result.conflicts}  peak RSS {peak_rss_mb():.0f} MB")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--population", type=int, default=250_000)
+    parser.add_argument("--pupils", type=int, default=2_000)
+    parser.add_argument("--database-url", help="default: a SQLite file in a temporary directory")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        settings = settings_from_dict({"data_dir": tmp, "database": {"url": url}}, environ={})
+        upgrade(url)
+        create_key_file(settings.key_path)
+        ctx = AppContext(settings)
+        started = time.perf_counter()
+        persons, links = load_population(ctx, args.population)
+        print(f"population: {len(persons)} persons, {len(links)} carer links loaded in "
+              f"{time.perf_counter() - started:.1f} s ({url.split(':')[0]})")
+        pupils = make_pupils(persons, links, args.pupils, seed=1)
+        first, resent = store(ctx, pupils), store(ctx, pupils)
+        other = store(ctx, make_pupils(persons, links, args.pupils, seed=2))
+        del persons, links, pupils
+        started = time.perf_counter()
+        with session_scope(ctx.sessions) as session:
+            cache_for(ctx.engine).get(session, 16, date.today())
+        print(f"population index built (once per process): {time.perf_counter() - started:.2f} s")
+        timed_process(ctx, f"file 1 {first[:8]}: first upload of these pupils")
+        timed_process(ctx, f"file 2 {resent[:8]}: the same pupils again (GUIDs known)")
+        timed_process(ctx, f"file 3 {other[:8]}: other pupils, first upload")
+        ctx.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

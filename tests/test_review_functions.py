@@ -1,0 +1,141 @@
+"""LA review functions: B2B_S_AGE listing, permissions, manual decisions, conflicts, reports."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from b2b_soap.db import AuditEntry, Conflict, IncomingRecord, Person, PersonIdentifier, VirtualFile, session_scope
+from b2b_soap.errors import PermissionDenied, ValidationFailed
+from b2b_soap.review import (base_report, create_person_from_incoming, get_incoming, import_file, list_conflicts,
+                             list_unmatched, match_incoming, reject_incoming, resolve_conflicts, update_person)
+from b2b_soap.review.unmatched import years_before
+from b2b_soap.security import CONFLICTS, UNMATCHED
+from processing_support import (add_base, add_bystander, add_la_user, add_person, contact, pupil, transfer_bytes,
+                                upload_and_process)
+
+TODAY = date(2026, 3, 15)
+HOME = dict(address="12 High Street", town="Exampleton", postcode="EX1 2AB")
+
+
+@pytest.fixture
+def base_id(ctx):
+    add_bystander(ctx)
+    return add_base(ctx)
+
+
+def unmatched_names(ctx, actor="admin", **filters):
+    with session_scope(ctx.sessions) as session:
+        page = list_unmatched(session, actor, ctx.settings, today=TODAY, **filters)
+    return sorted(item["forename"] for item in page["items"])
+
+
+def test_b2b_s_age_lists_18_but_not_19(ctx, base_id):
+    eighteen = years_before(TODAY, 19).replace(day=TODAY.day + 1)   # 19 tomorrow
+    nineteen = years_before(TODAY, 19)                              # 19 today
+    upload_and_process(ctx, base_id, [pupil("Eighteen", "Older", eighteen, ncy="14"),
+                                      pupil("Nineteen", "Oldest", nineteen, ncy="14"),
+                                      pupil("Young", "Pupil", date(2016, 5, 5), ncy="4")])
+    assert unmatched_names(ctx) == ["Eighteen", "Young"]
+    assert unmatched_names(ctx, ncy="4") == ["Young"]
+    assert unmatched_names(ctx, min_age=18) == ["Eighteen"]
+    assert unmatched_names(ctx, max_age=10, has_candidates=False) == ["Young"]
+    assert unmatched_names(ctx, base="9994001") == ["Eighteen", "Young"]
+
+
+def test_permissions_are_checked_and_reads_audited(ctx, base_id):
+    reader = add_la_user(ctx, "reader", {UNMATCHED: "Read"})
+    nobody = add_la_user(ctx, "nobody", {CONFLICTS: "Read"})
+    file_id = upload_and_process(ctx, base_id, [pupil("Kai", "Moreno", date(2011, 3, 3))])
+    assert unmatched_names(ctx, reader) == ["Kai"]
+    with pytest.raises(PermissionDenied):
+        unmatched_names(ctx, nobody)
+    with session_scope(ctx.sessions) as session:
+        record = session.scalar(select(IncomingRecord).where(IncomingRecord.file_id == file_id))
+        with pytest.raises(PermissionDenied):
+            reject_incoming(session, reader, record.id)
+    with session_scope(ctx.sessions) as session:
+        actions = session.scalars(select(AuditEntry.action).where(AuditEntry.actor == "reader")).all()
+        assert actions == ["review.list_unmatched"]
+
+
+def test_get_incoming_shows_candidates_and_contacts_then_match_by_hand(ctx, base_id):
+    child = add_person(ctx, forename="Isla", surname="Walker", dob=date(2013, 2, 17), gender="F", **HOME)
+    mum = add_person(ctx, forename="Jo", surname="Walker", dob=date(1985, 1, 1), gender="F", **HOME)
+    other = add_person(ctx, forename="Isabel", surname="Walker", dob=date(2013, 2, 17), gender="F", **HOME)
+    sent = pupil("Isla", "Walker", date(2013, 2, 17), gender="F", contacts=[contact("Jo", "Walker")])
+    sent.forename = "Bea"
+    file_id = upload_and_process(ctx, base_id, [sent])
+    with session_scope(ctx.sessions) as session:
+        record = session.scalar(select(IncomingRecord).where(IncomingRecord.file_id == file_id,
+                                                             IncomingRecord.kind == "pupil"))
+        detail = get_incoming(session, "admin", record.id)
+    assert detail["status"] == "unmatched" and 1 <= len(detail["candidates"]) <= 5
+    assert {c["person_id"] for c in detail["candidates"]} <= {child, other}
+    assert detail["candidates"][0]["explanation"]["comparisons"]
+    [carer] = detail["contacts"]
+    assert (carer["status"], carer["person_id"]) == ("matched", mum)
+    with session_scope(ctx.sessions) as session:
+        result = match_incoming(session, "admin", record.id, child, settings=ctx.settings)
+    assert result["decision"] == "manual" and result["conflicts"] == 1     # forename Bea vs Isla
+    with session_scope(ctx.sessions) as session:
+        assert session.get(PersonIdentifier, (base_id, sent.sims_guid)).person_id == child
+        vf = session.get(VirtualFile, file_id)
+        assert (vf.matched_count, vf.unmatched_count) == (1, 0)
+        from b2b_soap.db import CarerLink
+        assert session.get(CarerLink, (child, mum)).relationship == "PAM"
+
+
+def test_create_person_and_reject(ctx, base_id):
+    file_id = upload_and_process(ctx, base_id, [pupil("Kai", "Moreno", date(2011, 3, 3)),
+                                                pupil("Tom", "Nobody", date(2012, 3, 3))])
+    with session_scope(ctx.sessions) as session:
+        kai, tom = session.scalars(select(IncomingRecord).where(IncomingRecord.file_id == file_id)
+                                   .order_by(IncomingRecord.seq)).all()
+        created = create_person_from_incoming(session, "admin", kai.id, settings=ctx.settings)
+        reject_incoming(session, "admin", tom.id, "not ours")
+        with pytest.raises(ValidationFailed):
+            reject_incoming(session, "admin", tom.id)
+    with session_scope(ctx.sessions) as session:
+        person = session.get(Person, created["person_id"])
+        assert (person.forename, person.surname, person.dob) == ("Kai", "Moreno", date(2011, 3, 3))
+        assert created["conflicts"] == 0
+    assert unmatched_names(ctx) == []
+
+
+def test_conflicts_listed_and_resolved_in_bulk_and_person_updated(ctx, base_id):
+    person = add_person(ctx, forename="Noah", surname="Fletcher", dob=date(2014, 9, 23), gender="M", **HOME)
+    from processing_support import address
+    upload_and_process(ctx, base_id, [pupil("Noah", "Fletcher", date(2014, 9, 23),
+                                            home=address("7", "Mill Lane", "Northbridge", "NB3 9QT"))])
+    with session_scope(ctx.sessions) as session:
+        page = list_conflicts(session, "admin", base="9994001")
+        assert page["total"] == 3
+        resolve_conflicts(session, "admin", [c["id"] for c in page["items"]], "take")
+    with session_scope(ctx.sessions) as session:
+        moved = session.get(Person, person)
+        assert (moved.address, moved.town, moved.postcode) == ("7 Mill Lane", "Northbridge", "NB3 9QT")
+        assert list_conflicts(session, "admin")["total"] == 0
+        assert {c.status for c in session.scalars(select(Conflict))} == {"taken"}
+        update_person(session, "admin", person, {"forename": "Noah-James"})
+        assert session.get(Person, person).forename == "Noah-James"
+
+
+def test_base_report_and_import(ctx, base_id):
+    data = transfer_bytes([pupil("Kai", "Moreno", date(2011, 3, 3), upn="A999400120001")])
+    result = import_file(ctx, "officer", data, "9994001", "from-email.xml")
+    assert result["status"] == "Received"
+    from b2b_soap.processing import run_pending
+    assert [r.status for r in run_pending(ctx)] == ["Processed"]
+    with session_scope(ctx.sessions) as session:
+        vf = session.get(VirtualFile, result["file_id"])
+        assert (vf.source, vf.imported_by) == ("import", "officer")
+        report = base_report(session, "admin", "9994001")
+    assert report["last_file"]["id"] == result["file_id"]
+    assert report["files_by_status"] == {"Processed": 1}
+    assert report["waiting_unmatched"] == 1 and report["open_conflicts"] == 0
+    assert report["findings_by_code"] == {"invalid_upn": 1}
+    wrong_base = import_file(ctx, "officer", transfer_bytes([pupil("A", "B", date(2011, 1, 1))], "9994999"),
+                             "9994001", "wrong.xml")
+    assert wrong_base["status"] == "Rejected" and wrong_base["errors"]
