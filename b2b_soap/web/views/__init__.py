@@ -1,0 +1,1 @@
+"""One blueprint per section of the LA review pages."""

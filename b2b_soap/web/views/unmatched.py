@@ -1,0 +1,162 @@
+"""Unmatched: the paged, filtered list, the record page beside its candidates, and the decisions.
+
+Listing (with B2B_S_AGE), matching, creating a person and rejecting are ``review``'s; this
+module turns forms into their arguments and their answers into pages.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from ... import review
+from ...db import Base, IncomingRecord, Person
+from ...errors import ValidationFailed
+from ...security import UNMATCHED
+from ...tasks import NC_YEARS
+from ..guard import requires
+from ..paging import PAGE_SIZE, Page, requested_page
+
+bp = Blueprint("unmatched", __name__, url_prefix="/unmatched")
+
+COMPARED = (("forename", "Forename"), ("middle_names", "Middle names"), ("surname", "Surname"),
+            ("dob", "Date of birth"), ("gender", "Gender"), ("upn", "UPN"), ("address", "Address"),
+            ("town", "Town"), ("postcode", "Postcode"))
+_DONE = {"matched": "The record has been matched", "created": "A new person has been created and matched",
+         "rejected": "The record has been rejected"}
+_SEARCH_LIMIT = 25
+
+
+def _settings():
+    return current_app.config["B2B_CTX"].settings
+
+
+def _bases() -> list[tuple[str, str]]:
+    return [(b.laestab, f"{b.laestab} {b.name}") for b in g.db.scalars(select(Base).order_by(Base.laestab))]
+
+
+def _whole(name: str, label: str, errors: list) -> int | None:
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    if text.isdigit() and int(text) <= 150:
+        return int(text)
+    errors.append((name, f"{label} must be a whole number of years, like 11"))
+    return None
+
+
+def _day(name: str, label: str, errors: list) -> date | None:
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors.append((name, f"{label} must be a date like 2026-01-31"))
+        return None
+
+
+def _filters() -> tuple[dict, list]:
+    """The list's filters from the query string, as ``list_unmatched`` arguments, and any errors."""
+    errors: list[tuple[str, str]] = []
+    received_from, received_to = _day("received_from", "Received from", errors), _day("received_to", "Received to", errors)
+    candidates = {"yes": True, "no": False}.get(request.args.get("candidates", ""))
+    return {"base": request.args.get("base") or None,
+            "ncy": request.args.get("ncy") if request.args.get("ncy") in NC_YEARS else None,
+            "min_age": _whole("min_age", "Youngest age", errors), "max_age": _whole("max_age", "Oldest age", errors),
+            "received_from": datetime.combine(received_from, datetime.min.time()) if received_from else None,
+            "received_to": datetime.combine(received_to + timedelta(days=1), datetime.min.time()) if received_to else None,
+            "has_candidates": candidates}, errors
+
+
+@bp.get("/")
+@requires(UNMATCHED)
+def index():
+    filters, errors = _filters()
+    number = requested_page()
+    result = review.list_unmatched(g.db, g.user, _settings(), page=number, page_size=PAGE_SIZE, **filters)
+    g.db.commit()  # review audits who listed what
+    return render_template("unmatched/index.html", page=Page(number, PAGE_SIZE, result["total"], result["items"]),
+                           bases=_bases(), ncys=NC_YEARS, errors=errors, args=request.args,
+                           done=_DONE.get(request.args.get("done", "")))
+
+
+@bp.get("/<int:incoming_id>")
+@requires(UNMATCHED)
+def show(incoming_id: int):
+    record = review.get_incoming(g.db, g.user, incoming_id)
+    g.db.commit()
+    base = g.db.scalar(select(Base).join(IncomingRecord, IncomingRecord.base_id == Base.id)
+                       .where(IncomingRecord.id == incoming_id))
+    return render_template("unmatched/show.html", record=record, base=base, compared=COMPARED,
+                           done=_DONE.get(request.args.get("done", "")))
+
+
+def _search_people(form) -> list[Person]:
+    """People in the LA population by UPN, date of birth and names (each optional, all combined)."""
+    query = select(Person)
+    if form.get("upn", "").strip():
+        query = query.where(Person.upn == form["upn"].strip().upper())
+    if form.get("dob", "").strip():
+        query = query.where(Person.dob == date.fromisoformat(form["dob"].strip()))
+    for column, name in ((Person.surname, "surname"), (Person.forename, "forename")):
+        if form.get(name, "").strip():
+            query = query.where(func.lower(column).like(form[name].strip().lower().replace("%", "") + "%"))
+    if form.get("postcode", "").strip():
+        query = query.where(Person.postcode == form["postcode"].strip().upper())
+    return list(g.db.scalars(query.order_by(Person.surname, Person.forename, Person.id).limit(_SEARCH_LIMIT)))
+
+
+@bp.get("/<int:incoming_id>/search")
+@requires(UNMATCHED)
+def search(incoming_id: int):
+    record = review.get_incoming(g.db, g.user, incoming_id)
+    g.db.commit()
+    asked = {k: request.args.get(k, "").strip() for k in ("surname", "forename", "dob", "upn", "postcode")}
+    errors, people = [], None
+    if any(asked.values()):
+        if not (asked["surname"] or asked["dob"] or asked["upn"]):
+            errors.append(("surname", "Enter a surname, a date of birth or a UPN"))
+        else:
+            try:
+                people = _search_people(asked)
+            except ValueError:
+                errors.append(("dob", "Date of birth must be a date like 2015-03-01"))
+    return render_template("unmatched/search.html", record=record, asked=asked, errors=errors, people=people,
+                           compared=COMPARED, limit=_SEARCH_LIMIT)
+
+
+def _after(record_id: int, done: str):
+    """Back to the pupil page after deciding a carer, else back to the list."""
+    pupil_id = g.db.scalar(select(IncomingRecord.pupil_id).where(IncomingRecord.id == record_id))
+    if pupil_id:
+        return redirect(url_for("unmatched.show", incoming_id=pupil_id, done=done))
+    return redirect(url_for("unmatched.index", done=done))
+
+
+@bp.post("/<int:incoming_id>/match")
+@requires(UNMATCHED, write=True)
+def match(incoming_id: int):
+    person_id = request.form.get("person_id", type=int)
+    if not person_id:
+        raise ValidationFailed("choose the person to match this record to")
+    review.match_incoming(g.db, g.user, incoming_id, person_id, settings=_settings())
+    g.db.commit()
+    return _after(incoming_id, "matched")
+
+
+@bp.post("/<int:incoming_id>/create")
+@requires(UNMATCHED, write=True)
+def create(incoming_id: int):
+    review.create_person_from_incoming(g.db, g.user, incoming_id, settings=_settings())
+    g.db.commit()
+    return _after(incoming_id, "created")
+
+
+@bp.post("/<int:incoming_id>/reject")
+@requires(UNMATCHED, write=True)
+def reject(incoming_id: int):
+    review.reject_incoming(g.db, g.user, incoming_id, request.form.get("reason", "").strip()[:2000])
+    g.db.commit()
+    return _after(incoming_id, "rejected")

@@ -1,0 +1,248 @@
+"""The LA web pages in headless Chromium against the real WSGI server (cheroot), mounted under /la/.
+
+Debian's chromium and chromium-driver only: Selenium gets /usr/bin/chromedriver explicitly and
+never downloads a browser. axe-core (tests/browser, ``npm ci --prefix tests/browser``) is injected
+into each page; screenshots go to test-artifacts/web/.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import require_or_skip
+from test_web_support import PASSWORD, make_context, seed_review
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMEDRIVER, CHROMIUM = "/usr/bin/chromedriver", "/usr/bin/chromium"
+AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = ROOT / "test-artifacts" / "web"
+BAD_IMPACTS = ("serious", "critical")
+
+
+def _browser_available() -> bool:
+    return os.path.exists(CHROMEDRIVER) and os.path.exists(CHROMIUM) and AXE.exists()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The web app mounted at /la/ under cheroot on 127.0.0.1, over a seeded SQLite database."""
+    require_or_skip(_browser_available(), "Chromium, chromedriver and axe-core (npm ci --prefix tests/browser)")
+    from cheroot import wsgi
+    from werkzeug.exceptions import NotFound
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from b2b_soap.db import upgrade
+    from b2b_soap.web import make_web_app
+    tmp = tmp_path_factory.mktemp("web-browser")
+    url = f"sqlite:///{tmp / 'b2b.db'}"
+    upgrade(url)
+    world = make_context(tmp, url)
+    ids = seed_review(world.ctx, world.base_ids)
+    app = DispatcherMiddleware(NotFound(), {"/la": make_web_app(world.ctx)})
+    server = wsgi.Server(("127.0.0.1", 0), app, numthreads=4)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    port = server.bind_addr[1]
+    yield {"url": f"http://127.0.0.1:{port}/la", "ids": ids, "world": world}
+    server.stop()
+    thread.join(10)
+    world.ctx.close()
+
+
+@pytest.fixture(scope="module")
+def driver(site, tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=1280,1000",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    browser.set_script_timeout(60)
+    yield browser
+    browser.quit()
+
+
+class Pages:
+    """Small helpers over the driver: go, fill, press, check accessibility, screenshot."""
+
+    def __init__(self, driver, url: str):
+        self.driver, self.url = driver, url
+
+    def go(self, path: str) -> None:
+        self.driver.get(self.url + path)
+
+    def find(self, css: str):
+        from selenium.webdriver.common.by import By
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def find_all(self, css: str):
+        from selenium.webdriver.common.by import By
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    def press(self, text: str, within: str = "main") -> None:
+        from selenium.webdriver.common.by import By
+        button = self.find(within).find_element(By.XPATH, f".//button[normalize-space(.)={json.dumps(text)}]")
+        button.click()
+
+    def fill(self, field_id: str, value: str) -> None:
+        element = self.find(f"#{field_id}")
+        element.clear()
+        element.send_keys(value)
+
+    @property
+    def text(self) -> str:
+        return self.find("body").text
+
+    @property
+    def h1(self) -> str:
+        return self.find("h1").text
+
+    def sign_in(self, username: str = "reviewer") -> None:
+        self.go("/sign-in")
+        self.fill("username", username)
+        self.fill("password", PASSWORD)
+        self.press("Sign in")
+
+    def sign_out(self) -> None:
+        self.press("Sign out", within="header")
+
+    def check(self, name: str) -> dict:
+        """Screenshot, then axe-core: it must have run rules, and found nothing serious or critical."""
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+        self.driver.execute_script(AXE.read_text(encoding="utf-8"))
+        result = self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document).then(r => done({passes: r.passes.length, violations: r.violations.map("
+            "v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))}),"
+            " e => done({error: String(e)}));")
+        assert "error" not in result, result
+        assert result["passes"] > 0, "axe-core checked no rules"
+        bad = [v for v in result["violations"] if v["impact"] in BAD_IMPACTS]
+        assert not bad, f"{name}: {json.dumps(bad, indent=1)}"
+        return result
+
+
+@pytest.fixture
+def pages(driver, site):
+    driver.delete_all_cookies()
+    return Pages(driver, site["url"])
+
+
+def test_sign_in_and_out(pages):
+    pages.go("/")
+    assert pages.h1 == "Sign in"
+    pages.check("sign-in")
+    pages.sign_in()
+    assert "Signed in as Reviewer" in pages.text
+    pages.check("home")
+    pages.sign_out()
+    assert "You have signed out" in pages.text
+    pages.go("/defaults/")
+    assert pages.h1 == "Sign in"
+
+
+def test_admin_pages_are_accessible(pages, site):
+    pages.sign_in()
+    base = site["world"].base_ids["9991001"]
+    for name, path, heading in (("files", "/files/", "Files"), ("file-failed", f"/files/{site['ids']['failed_file']}", "students-2.xml"),
+                                ("tasks", f"/tasks/?base={base}", "Scheduled tasks"),
+                                ("task-new", f"/tasks/new?base={base}", "Add a task"),
+                                ("jobs", "/jobs/", "Maintenance jobs"), ("alerts", "/alerts/", "Alerts"),
+                                ("defaults", "/defaults/", "System defaults")):
+        pages.go(path)
+        assert pages.h1 == heading, (path, pages.text[:500])
+        pages.check(name)
+
+
+def test_defaults_are_validated_and_saved(pages):
+    pages.sign_in()
+    pages.go("/defaults/")
+    pages.fill("B2B_S_AGE", "500")
+    pages.press("Save defaults")
+    assert "There is a problem" in pages.text and "between 0 and 120" in pages.text
+    pages.check("defaults-error")
+    pages.fill("B2B_S_AGE", "19")
+    pages.press("Save defaults")
+    assert "The system defaults have been saved" in pages.text
+    assert pages.find("#B2B_S_AGE").get_attribute("value") == "19"
+    pages.fill("B2B_S_AGE", "18")
+    pages.press("Save defaults")
+
+
+def test_form_without_csrf_token_is_refused(pages):
+    pages.sign_in()
+    pages.go("/defaults/")
+    pages.driver.execute_script("document.querySelector('main input[name=csrf_token]').remove()")
+    pages.fill("CARER_MIN", "17")
+    pages.press("Save defaults")
+    assert pages.h1 == "The form could not be sent"
+    pages.check("csrf-refused")
+    pages.go("/defaults/")
+    assert pages.find("#CARER_MIN").get_attribute("value") == "16"
+
+
+def test_user_without_permission_neither_sees_nor_reaches_pages(pages):
+    pages.sign_in("reader")
+    links = [a.text for a in pages.find_all("#navigation a")]
+    assert "Unmatched" in links and "Conflicts" not in links and "System defaults" not in links
+    pages.go("/conflicts/")
+    assert pages.h1 == "You do not have permission to see this page"
+    pages.check("forbidden")
+
+
+def test_review_journey(pages, site):
+    """Sign in, match a pupil, create a person, resolve conflicts one by one and in bulk, see the report."""
+    ids = site["ids"]
+    pages.sign_in()
+    pages.go("/unmatched/")
+    assert pages.h1 == "Unmatched pupils"
+    pages.check("unmatched")
+    pages.find(f"a[href$='/unmatched/{ids['amy']}']").click()
+    assert pages.h1 == "Amy Smith" and "Candidate 2" in pages.text and "Carers and contacts" in pages.text
+    pages.check("unmatched-record")
+    pages.find(f"form[action$='/unmatched/{ids['amy']}/match'] button").click()
+    assert "The record has been matched" in pages.text and "Smith, Amy" not in pages.text
+
+    pages.go(f"/unmatched/{ids['searcher']}/search?surname=jon")
+    assert "Jones, Ben" in pages.text
+    pages.check("unmatched-search")
+
+    pages.go(f"/unmatched/{ids['newbie']}")
+    pages.check("unmatched-no-candidates")
+    pages.find(f"form[action$='/unmatched/{ids['newbie']}/create'] button").click()
+    assert "A new person has been created and matched" in pages.text
+
+    pages.go("/conflicts/")
+    assert pages.h1 == "Matched with Conflicts"
+    pages.check("conflicts")
+    pages.go(f"/conflicts/person/{ids['ben_person']}")
+    pages.check("conflicts-person")
+    pages.find("form[action*='/resolve'] button[value=take]").click()
+    assert "1 conflict resolved: took the incoming value" in pages.text
+
+    pages.go("/conflicts/")
+    for label in pages.find_all("label[for^=conflict-]"):
+        if "Cat" in label.get_attribute("textContent"):
+            label.click()
+    pages.find("button[value=keep]").click()
+    assert "2 conflicts resolved: kept the LA value" in pages.text
+
+    pages.go("/reports/")
+    pages.check("reports")
+    pages.find("a[href$='/reports/9991001']").click()
+    assert pages.find("#waiting-unmatched").text == "2"  # 4 waiting, Amy matched and Zara created
+    assert pages.find("#open-conflicts").text == "1"
+    assert pages.find_all("svg.b2b-chart rect")
+    pages.check("report-base")
+    pages.sign_out()
+    assert "You have signed out" in pages.text
