@@ -51,7 +51,8 @@ class IncomingRecord(Model):
 
     __table_args__ = (UniqueConstraint("file_id", "seq"),
                       Index(None, "status", "kind", "base_id", "received_at"),
-                      Index(None, "status", "kind", "dob"))
+                      Index(None, "status", "kind", "dob"),
+                      Index(None, "status", "kind", "received_at", "id"))
 
 
 class MatchCandidate(Model):
@@ -100,6 +101,7 @@ class Conflict(Model):
         Index("uq_conflicts_open_person_field", "person_id", "field", unique=True,
               sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
         Index(None, "status", "base_id", "created_at"),
+        Index(None, "status", "created_at", "id"),
     )
 
 

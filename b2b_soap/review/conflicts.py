@@ -32,18 +32,20 @@ def list_conflicts(session: Session, actor: Actor, *, base: str | None = None, p
     """Conflicts (open by default), newest first: ``{"total", "page", "page_size", "items"}``."""
     allow(session, actor, CONFLICTS, "review.list_conflicts", "conflict", "", detail=f"base={base or ''}")
     offset, limit = page_bounds(page, page_size)
-    query = (select(Conflict, Person, Base.laestab).join(Person, Person.id == Conflict.person_id)
-             .join(Base, Base.id == Conflict.base_id))
+    where = []
     if status:
-        query = query.where(Conflict.status == status)
+        where.append(Conflict.status == status)
     if base:
-        query = query.where(Conflict.base_id == base_by_laestab(session, base).id)
+        where.append(Conflict.base_id == base_by_laestab(session, base).id)
     if person_id is not None:
-        query = query.where(Conflict.person_id == person_id)
+        where.append(Conflict.person_id == person_id)
     if field:
-        query = query.where(Conflict.field == field)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.execute(query.order_by(Conflict.created_at.desc(), Conflict.id).offset(offset).limit(limit))
+        where.append(Conflict.field == field)
+    # the count needs no join, and the page query follows the (status, created_at, id) index
+    total = session.scalar(select(func.count(Conflict.id)).where(*where))
+    rows = session.execute(select(Conflict, Person, Base.laestab).join(Person, Person.id == Conflict.person_id)
+                           .join(Base, Base.id == Conflict.base_id).where(*where)
+                           .order_by(Conflict.created_at.desc(), Conflict.id.desc()).offset(offset).limit(limit))
     return {"total": total, "page": page, "page_size": page_size, "items": [_item(*row) for row in rows]}
 
 

@@ -63,27 +63,28 @@ def list_unmatched(session: Session, actor: Actor, settings: Settings, *, base: 
     allow(session, actor, UNMATCHED, "review.list_unmatched", "incoming", "", detail=f"base={base or ''}")
     today = today or date.today()
     offset, limit = page_bounds(page, page_size)
-    query = (select(IncomingRecord, Base.laestab).join(Base, Base.id == IncomingRecord.base_id)
-             .where(IncomingRecord.status == "unmatched", IncomingRecord.kind == kind))
+    where = [IncomingRecord.status == "unmatched", IncomingRecord.kind == kind]
     if kind == "pupil":
         oldest = years_before(today, load_defaults(session, settings).b2b_s_age + 1)
-        query = query.where(or_(IncomingRecord.dob.is_(None), IncomingRecord.dob > oldest))
+        where.append(or_(IncomingRecord.dob.is_(None), IncomingRecord.dob > oldest))
     if base:
-        query = query.where(IncomingRecord.base_id == base_by_laestab(session, base).id)
+        where.append(IncomingRecord.base_id == base_by_laestab(session, base).id)
     if ncy:
-        query = query.where(IncomingRecord.ncy == ncy)
+        where.append(IncomingRecord.ncy == ncy)
     if max_age is not None:
-        query = query.where(IncomingRecord.dob > years_before(today, max_age + 1))
+        where.append(IncomingRecord.dob > years_before(today, max_age + 1))
     if min_age is not None:
-        query = query.where(IncomingRecord.dob <= years_before(today, min_age))
+        where.append(IncomingRecord.dob <= years_before(today, min_age))
     if received_from:
-        query = query.where(IncomingRecord.received_at >= received_from)
+        where.append(IncomingRecord.received_at >= received_from)
     if received_to:
-        query = query.where(IncomingRecord.received_at < received_to)
+        where.append(IncomingRecord.received_at < received_to)
     if has_candidates is not None:
-        query = query.where(IncomingRecord.has_candidates.is_(has_candidates))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.execute(query.order_by(IncomingRecord.received_at.desc(), IncomingRecord.id)
+        where.append(IncomingRecord.has_candidates.is_(has_candidates))
+    # the count needs no join, and the page query follows the (status, kind, received_at, id) index
+    total = session.scalar(select(func.count(IncomingRecord.id)).where(*where))
+    rows = session.execute(select(IncomingRecord, Base.laestab).join(Base, Base.id == IncomingRecord.base_id)
+                           .where(*where).order_by(IncomingRecord.received_at.desc(), IncomingRecord.id.desc())
                            .offset(offset).limit(limit)).all()
     return {"total": total, "page": page, "page_size": page_size,
             "items": [_item(record, laestab, today) for record, laestab in rows]}

@@ -441,6 +441,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_incoming_records_pupil_id'), ['pupil_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_incoming_records_status_kind_base_id_received_at'), ['status', 'kind', 'base_id', 'received_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_incoming_records_status_kind_dob'), ['status', 'kind', 'dob'], unique=False)
+        batch_op.create_index(batch_op.f('ix_incoming_records_status_kind_received_at_id'), ['status', 'kind', 'received_at', 'id'], unique=False)
 
     op.create_table('processing_queue',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -504,6 +505,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('conflicts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_conflicts_status_base_id_created_at'), ['status', 'base_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_conflicts_status_created_at_id'), ['status', 'created_at', 'id'], unique=False)
         batch_op.create_index('uq_conflicts_open_person_field', ['person_id', 'field'], unique=True, sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
 
     op.create_table('findings',
@@ -552,6 +554,7 @@ def downgrade() -> None:
     op.drop_table('findings')
     with op.batch_alter_table('conflicts', schema=None) as batch_op:
         batch_op.drop_index('uq_conflicts_open_person_field', sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
+        batch_op.drop_index(batch_op.f('ix_conflicts_status_created_at_id'))
         batch_op.drop_index(batch_op.f('ix_conflicts_status_base_id_created_at'))
 
     op.drop_table('conflicts')
@@ -566,6 +569,7 @@ def downgrade() -> None:
     op.drop_table('processing_queue')
     with op.batch_alter_table('incoming_records', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_incoming_records_status_kind_dob'))
+        batch_op.drop_index(batch_op.f('ix_incoming_records_status_kind_received_at_id'))
         batch_op.drop_index(batch_op.f('ix_incoming_records_status_kind_base_id_received_at'))
         batch_op.drop_index(batch_op.f('ix_incoming_records_pupil_id'))
         batch_op.drop_index(batch_op.f('ix_incoming_records_person_id'))
