@@ -15,6 +15,16 @@ __all__ = ["main", "parse_arguments", "build_parser"]
 
 COMMAND_MODULES = (
     "b2b_soap.commands.setup",
+    "b2b_soap.commands.accounts",
+    "b2b_soap.commands.population",
+    "b2b_soap.commands.demo",
+    "b2b_soap.commands.serve",
+    "b2b_soap.commands.download",
+    "b2b_soap.commands.attainment",
+    "b2b_soap.commands.tasks",
+    "b2b_soap.commands.jobs",
+    "b2b_soap.commands.alerts",
+    "b2b_soap.commands.operations",
 )
 
 
