@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "b2b_soap.commands.jobs",
     "b2b_soap.commands.alerts",
     "b2b_soap.commands.operations",
+    "b2b_soap.commands.process",
+    "b2b_soap.commands.link",
 )
 
 

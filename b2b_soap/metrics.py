@@ -15,6 +15,7 @@ import os
 import re
 import threading
 import time
+from datetime import timedelta as _timedelta
 from typing import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
@@ -26,7 +27,8 @@ from .errors import FAULT_CODES
 
 __all__ = ["REGISTRY", "observe_request", "count_fault", "count_upload", "observe_processing",
            "count_match_decision", "count_job_run", "count_login_failure", "count_lockout", "metrics_app",
-           "QueueCollector", "MATCH_KINDS", "OPERATIONS", "register_operations"]
+           "QueueCollector", "MATCH_KINDS", "OPERATIONS", "register_operations", "is_operation_name",
+           "file_processed", "OTHER", "multiprocess_dir", "prepare_multiprocess_dir", "mark_process_dead"]
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -74,6 +76,10 @@ def _match(value: str, pattern: re.Pattern[str]) -> str:
     return value if isinstance(value, str) and pattern.fullmatch(value) else OTHER
 
 
+def is_operation_name(name: str) -> bool:
+    return isinstance(name, str) and bool(_OPERATION.fullmatch(name))
+
+
 def register_operations(names: Iterable[str]) -> None:
     """Allow more operation names as label values (CamelCase letters only: never data)."""
     for name in names:
@@ -112,6 +118,27 @@ def count_match_decision(kind: str, count: int = 1) -> None:
         MATCH_DECISIONS.labels(_pick(kind, MATCH_KINDS)).inc(count)
 
 
+def file_processed(data_type: str, decisions: Iterable[str], claimed_until=None, lease_seconds: float = 0,
+                   outcome: str = "ok") -> None:
+    """A file processed by the queue worker: its processing time and its match decisions by kind.
+
+    The time is measured from the claim (``claimed_until - lease_seconds``, both from the
+    queue's :class:`~b2b_soap.processing.queue.Claim`) to now. Never raises.
+    """
+    try:
+        if claimed_until is not None:
+            from .db import utcnow
+            claimed_at = claimed_until.replace(tzinfo=None) - _timedelta(seconds=lease_seconds)
+            observe_processing(data_type, (utcnow() - claimed_at).total_seconds(), outcome)
+        counts: dict[str, int] = {}
+        for kind in decisions:
+            counts[kind] = counts.get(kind, 0) + 1
+        for kind, count in counts.items():
+            count_match_decision(kind, count)
+    except Exception:  # metrics never break processing
+        pass
+
+
 def count_job_run(job: str, outcome: str) -> None:
     """A maintenance job fire finished; ``job`` is the configured job name."""
     JOB_RUNS.labels(_match(job, _JOB), _pick(outcome, OUTCOMES)).inc()
@@ -124,6 +151,34 @@ def count_login_failure(channel: str) -> None:
 
 def count_lockout(channel: str) -> None:
     LOCKOUTS.labels(_pick(channel, CHANNELS)).inc()
+
+
+def multiprocess_dir() -> str | None:
+    """The shared directory of multiprocess mode, or None (one process)."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir") or None
+
+
+def prepare_multiprocess_dir(path) -> str:
+    """Create ``path`` and remove metric files left from an earlier run; returns it as a string.
+
+    Must run, and ``PROMETHEUS_MULTIPROC_DIR`` be set, before any worker process starts:
+    prometheus-client chooses its storage when its metrics are first created.
+    """
+    from pathlib import Path
+    directory = Path(path)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for stale in directory.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    return str(directory)
+
+
+def mark_process_dead(pid: int) -> None:
+    """Tell multiprocess mode a worker process is gone (its counters stay in the sums)."""
+    if multiprocess_dir():
+        try:
+            multiprocess.mark_process_dead(pid)
+        except Exception:
+            pass
 
 
 class QueueCollector:
@@ -159,7 +214,7 @@ class QueueCollector:
 
 def _scrape_registry(queue: QueueCollector) -> CollectorRegistry:
     registry = CollectorRegistry()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if multiprocess_dir():
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(_Forward(REGISTRY))

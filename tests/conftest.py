@@ -83,13 +83,7 @@ def _pg_template():
     _pg_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path, _sqlite_template) -> str:
-    """A freshly migrated, empty database; one per test."""
-    if request.param == "sqlite":
-        path = tmp_path / "b2b.db"
-        shutil.copy(_sqlite_template, path)
-        return f"sqlite:///{path}"
+def _new_pg_database(request) -> str:
     template = request.getfixturevalue("_pg_template")
     require_or_skip(template is not None, f"PostgreSQL ({PG_ENV})")
     url, template_name = template
@@ -97,6 +91,22 @@ def database_url(request, tmp_path, _sqlite_template) -> str:
     _pg_execute(url, f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
     request.addfinalizer(lambda: _pg_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     return make_url(normalise_url(url)).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path, _sqlite_template) -> str:
+    """A freshly migrated, empty database; one per test."""
+    if request.param == "sqlite":
+        path = tmp_path / "b2b.db"
+        shutil.copy(_sqlite_template, path)
+        return f"sqlite:///{path}"
+    return _new_pg_database(request)
+
+
+@pytest.fixture
+def postgres_url(request) -> str:
+    """A freshly migrated PostgreSQL database, for what only PostgreSQL does (several processes)."""
+    return _new_pg_database(request)
 
 
 @pytest.fixture

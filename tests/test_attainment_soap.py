@@ -2,7 +2,6 @@
 upload into the import directory, and the attainment task alert."""
 from __future__ import annotations
 
-import inspect
 import os
 import stat
 
@@ -17,9 +16,7 @@ from b2b_soap.attainment.hierarchies import load_hierarchy_file, search_hierarch
 from b2b_soap.attainment.jobs import import_attainment
 from b2b_soap.db import Alert, AttainmentImport, AttainmentResult, Base, VirtualFile, session_scope
 from b2b_soap.licensing import FEATURES
-from b2b_soap.transfer import store
 from b2b_soap.transfer.writer import make_example_pupils
-from conftest import require_or_skip
 from server import running_server, zeep_client
 from service_setup import PASSWORD, ServiceEnv, file_header, student_file
 from test_attainment_support import LAESTAB, attainment_bytes, link_pupils, sqlite_only
@@ -86,8 +83,6 @@ def test_attainment_upload_needs_every_attainment_licence_feature(env):
 
 @sqlite_only
 def test_valid_attainment_upload_is_written_to_the_import_directory_and_imported(env):
-    require_or_skip("accept_attainment_file" in inspect.getsource(store),
-                    "the transfer store calling attainment.directories.accept_attainment_file")
     pupils = make_example_pupils(12, seed=4)
     with session_scope(env.ctx.sessions) as session:
         link_pupils(session, session.scalar(select(Base.id).where(Base.laestab == LAESTAB)), pupils, 1.0)

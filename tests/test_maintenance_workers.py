@@ -41,11 +41,6 @@ sys.exit(main(["--config", sys.argv[1], "--no-alerts"]))
 """
 
 
-def _pg_only(database_url: str) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("several workers need PostgreSQL")
-
-
 def _start(config: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen([sys.executable, "-c", WORKER, str(config)], env=env, cwd=REPO,
@@ -67,13 +62,12 @@ def _wait_for(predicate, timeout: float, step: float = 0.05):
     raise AssertionError("timed out")
 
 
-def test_two_workers_run_each_fire_once_even_when_one_is_killed(tmp_path, database_url):
-    _pg_only(database_url)
+def test_two_workers_run_each_fire_once_even_when_one_is_killed(tmp_path, postgres_url):
     config = tmp_path / "b2b-soap.toml"
-    config.write_text(f'data_dir = "{tmp_path / "data"}"\n[database]\nurl = "{database_url}"\n'
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n[database]\nurl = "{postgres_url}"\n'
                       '[[maintenance.jobs]]\nname = "pulse"\naction = "clear_cache"\ntrigger = "interval"\n'
                       'seconds = 1\nargs = { delay = 0.4 }\n')
-    ctx = AppContext(settings_from_dict({"database": {"url": database_url}}, environ={}))
+    ctx = AppContext(settings_from_dict({"database": {"url": postgres_url}}, environ={}))
     workers = [_start(config), _start(config)]
     try:
         _wait_for(lambda: len([r for r in _runs(ctx) if r.outcome == "ok"]) >= 3, 20)
@@ -110,9 +104,8 @@ def test_two_workers_run_each_fire_once_even_when_one_is_killed(tmp_path, databa
     assert len({r.worker for r in runs}) == 2, "both workers took part"
 
 
-def test_a_run_never_overlaps_itself(tmp_path, database_url):
-    _pg_only(database_url)
-    ctx = AppContext(settings_from_dict({"database": {"url": database_url}}, environ={}))
+def test_a_run_never_overlaps_itself(tmp_path, postgres_url):
+    ctx = AppContext(settings_from_dict({"database": {"url": postgres_url}}, environ={}))
     try:
         holding, release = threading.Event(), threading.Event()
 

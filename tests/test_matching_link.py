@@ -119,3 +119,23 @@ def test_argument_parsing(files, monkeypatch):
     assert args.model is None and args.save_model is None
     monkeypatch.setattr("sys.stderr", io.StringIO())
     assert main_link(args) == 0 and out.exists()
+
+
+def test_b2b_soap_link_command(files, tmp_path):
+    """The installed `b2b-soap link` command keeps the contract: exit codes and output columns."""
+    import shutil
+    import subprocess
+    import sys
+
+    la, incoming, out, children = files
+    command = shutil.which("b2b-soap", path=str(Path(sys.executable).parent)) or "b2b-soap"
+    done = subprocess.run([command, "link", "--la", str(la), "--incoming", str(incoming), "--out", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    links = _read_links(out)
+    assert list(links[0]) == ["incoming_id", "la_id", "score", "decision"]
+    assert {r["incoming_id"] for r in links if r["decision"] == "auto"} >= {"IN" + children[0].id}
+    assert "row" in done.stderr  # the bad rows are reported with their row numbers
+    missing = subprocess.run([command, "link", "--la", str(tmp_path / "nope.csv"), "--incoming", str(incoming),
+                              "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2

@@ -163,9 +163,9 @@ def test_restore_refuses_what_is_not_a_current_b2b_soap_backup(sqlite_settings, 
         restore_database(settings, old)
 
 
-def test_pg_restore_refuses_while_in_use_and_rejects_foreign_dumps(settings, tmp_path):
-    if is_sqlite(settings.database_url):
-        pytest.skip("PostgreSQL sessions")
+def test_pg_restore_refuses_while_in_use_and_rejects_foreign_dumps(postgres_url, tmp_path):
+    settings = settings_from_dict({"data_dir": str(tmp_path / "data"), "database": {"url": postgres_url}},
+                                  environ={})
     _require_pg_tools(settings)
     dump = tmp_path / "b.dump"
     backup_database(settings, dump)

@@ -1,5 +1,10 @@
 """``b2b-soap serve``: run the SOAP services (and the background components) until stopped.
 
+``--workers N`` runs N processes on the one port (PostgreSQL only; SQLite is refused with
+exit status 2): see :func:`b2b_soap.service.server.serve_workers`. ``/metrics`` then sums
+over the processes through prometheus-client's multiprocess mode, in a directory under the
+data directory (``PROMETHEUS_MULTIPROC_DIR`` when set), emptied at start.
+
 ``python -m b2b_soap.commands.serve --config FILE`` does the same without loading the
 other commands (the test helper ``tests/server.py`` uses it).
 """
@@ -7,16 +12,28 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import sys
 from typing import Sequence
 
 from .common import settings_from_args
 
-__all__ = ["register", "handler", "main"]
+__all__ = ["register", "handler", "main", "METRICS_DIR_NAME"]
+
+METRICS_DIR_NAME = "metrics-multiproc"
+EXIT_REFUSED = 2
 
 
 def _add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="listen address (default: server.host)")
     parser.add_argument("--port", type=int, help="TCP port (default: server.port)")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="server processes sharing the port (default 1; more than 1 needs PostgreSQL)")
+    parser.add_argument("--stop-timeout", type=float, default=60.0, metavar="SECONDS",
+                        help="with --workers: time the processes get to stop before they are killed (default 60)")
+    parser.add_argument("--log-json", action="store_true", help="log one JSON object per line (with request ids)")
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="log level (default INFO)")
     parser.add_argument("--no-background", action="store_true",
                         help="do not start the processing worker and the scheduler")
     parser.set_defaults(handler=handler)
@@ -26,18 +43,52 @@ def register(subparsers) -> None:
     _add_options(subparsers.add_parser("serve", help="run the SOAP services under cheroot"))
 
 
-def handler(args: argparse.Namespace) -> int:
-    from ..context import AppContext
-    from ..service.server import configure_logging, serve
+def _metrics_dir(settings) -> str:
+    """Set PROMETHEUS_MULTIPROC_DIR (before prometheus-client is imported) and empty it."""
+    from pathlib import Path
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or str(settings.data_path.resolve() / METRICS_DIR_NAME)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for stale in path.glob("*.db"):  # counters of an earlier run
+        stale.unlink(missing_ok=True)
+    return directory
 
+
+def handler(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     if overrides:
         settings = dataclasses.replace(settings, server=dataclasses.replace(settings.server, **overrides))
-    configure_logging()
+    workers = getattr(args, "workers", 1) or 1
+    if workers > 1:
+        from ..db import is_sqlite
+        if is_sqlite(settings.database_url):
+            print(f"b2b-soap serve: --workers {workers} needs PostgreSQL: SQLite allows only one server "
+                  "process (one writer; the processing queue and job locks need PostgreSQL). Set "
+                  "database.url to a postgresql:// URL, or serve with --workers 1.", file=sys.stderr)
+            return EXIT_REFUSED
+        if workers > 64:
+            print("b2b-soap serve: --workers is at most 64", file=sys.stderr)
+            return EXIT_REFUSED
+        _metrics_dir(settings)  # before anything imports prometheus_client
+    elif workers < 1:
+        print("b2b-soap serve: --workers must be at least 1", file=sys.stderr)
+        return EXIT_REFUSED
+
+    from ..context import AppContext
+    from ..logging_setup import configure_logging
+    from ..service.server import serve, serve_workers
+    from ..service.wsgi import quiet_spyne_logs
+
+    configure_logging(json=args.log_json, level=args.log_level)
+    quiet_spyne_logs()
+    starters = [] if args.no_background else None
+    if workers > 1:
+        return serve_workers(settings, workers, starters, stop_timeout=max(args.stop_timeout, 2.0))
     ctx = AppContext(settings)
     try:
-        serve(ctx, starters=[] if args.no_background else None)
+        serve(ctx, starters=starters)
     finally:
         ctx.close()
     return 0

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import alerts
+from .. import alerts, metrics
 from ..db import JobRun, session_scope, utcnow
 from ..errors import ValidationFailed
 from .actions import resolve_action
@@ -54,6 +54,7 @@ def _finish(ctx, run_id: int, outcome: str, counts: dict | None = None, error: s
     with session_scope(ctx.sessions) as session:
         run = session.get(JobRun, run_id)
         run.outcome, run.counts, run.error, run.finished_at = outcome, counts, error, utcnow()
+        metrics.count_job_run(run.job, outcome)
         if outcome == "failed":
             alerts.raise_alert(session, ctx.settings, alerts.JOB_FAILED,
                                f"{alerts.JOB_FAILED}: {run.job}",

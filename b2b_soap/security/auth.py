@@ -21,6 +21,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from .. import metrics
 from ..config import SecuritySettings
 from ..db import User, session_scope, utcnow
 from ..errors import AccountLocked, AuthenticationFailed
@@ -130,11 +131,16 @@ def _dummy_hash() -> str:
     return hash_password("not a real password, only here to spend the same time")
 
 _DEFAULT_CACHE = VerificationCache()
+_CHANNELS = {"token": "soap", "basic": "basic", "web": "web"}  # metrics label per credential scheme
 
 
 def _failure(session: Session, user: User | None, credentials: Credentials, settings: SecuritySettings,
              now: datetime, reason: str) -> None:
     locked_now = user is not None and record_failure(user, settings, now)
+    channel = _CHANNELS.get(credentials.scheme, credentials.scheme)
+    metrics.count_login_failure(channel)
+    if locked_now:
+        metrics.count_lockout(channel)
     audit(session, credentials.username[:100] or "(none)", "auth.failure", "user",
           user.id if user else "", detail=f"{reason} ({credentials.scheme})")
     if locked_now:

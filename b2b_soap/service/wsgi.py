@@ -8,13 +8,20 @@ mandatory headers; checks the operation and the SOAPAction; finds credentials (H
 or a UsernameToken; none: 401 with a Basic challenge), authenticates and gates the caller;
 and only then hands the request to spyne. ``?wsdl`` / ``?singleWsdl`` and ``/health`` need
 no credentials.
+
+``/metrics`` (Prometheus text, no credentials: restrict it at the reverse proxy) is
+answered here too. Every request gets a request id (in the log context and the
+``X-Request-Id`` response header); every SOAP POST is counted by operation, and every
+fault by operation and fault code (never the message).
 """
 from __future__ import annotations
 
 import io
 import json
 import logging
+import re
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -22,12 +29,16 @@ from lxml import etree
 from spyne import Application
 from spyne.server.wsgi import WsgiApplication
 from sqlalchemy import func, select, text
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from .. import metrics
 from ..admin.licences import current_licence
 from ..context import AppContext
 from ..db import QueueEntry, User, session_scope
 from ..errors import AuthenticationFailed, B2BError
+from ..logging_setup import new_request_id
 from ..security.auth import WSSE_NS, authenticate, find_credentials
+from ..web import make_web_app
 from .admin import ADMIN_PORT_TYPE, ADMIN_SERVICE_NAME, ADMIN_SERVICES
 from .faults import SOAP_ENV, fault_envelope, incident, typed_fault
 from .runtime import PRINCIPAL_KEY, Principal, Runtime, la_gate, school_gate
@@ -35,10 +46,15 @@ from .school import PORT_TYPE, B2BStudentService
 from .types import TNS
 from .wcf import build_wsdl, make_application, operation_names, soap_action
 
-__all__ = ["Endpoint", "B2BWsgiApp", "make_wsgi_app", "STUDENT_PATH", "ADMIN_PATH", "quiet_spyne_logs"]
+__all__ = ["Endpoint", "B2BWsgiApp", "make_wsgi_app", "WEB_PATH", "STUDENT_PATH", "ADMIN_PATH", "METRICS_PATH",
+           "quiet_spyne_logs"]
 
 STUDENT_PATH = "/B2BStudent.svc"
 ADMIN_PATH = "/B2BAdmin.svc"
+METRICS_PATH = "/metrics"
+OPERATION_KEY = "b2b.operation"
+_FAULT_CODE = re.compile(rb"<(?:[\w.-]+:)?Code>\s*([A-Za-z]{1,64})\s*</(?:[\w.-]+:)?Code>")
+_FAULT_CODE_SCAN = 64 * 1024  # a fault envelope is small; never scan a large answer
 SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 REALM = "b2b-soap"
 log = logging.getLogger("b2b_soap.service")
@@ -149,11 +165,21 @@ class B2BWsgiApp:
         self.runtime = rt
         self.settings = rt.ctx.settings
         self.endpoints = {e.path.lower(): e for e in endpoints}
+        self.metrics = metrics.metrics_app(rt.ctx)
+        for endpoint in endpoints:  # WSDL operation names are safe label values
+            try:
+                metrics.register_operations(endpoint.operations)
+            except ValueError:
+                metrics.register_operations(n for n in endpoint.operations if metrics.is_operation_name(n))
         for endpoint in endpoints:
             endpoint.app.runtime = rt
             endpoint.spyne = _SpyneWsgi(endpoint.app, max_content_length=self.settings.server.max_request_bytes)
 
     def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
+        started = time.perf_counter()
+        rid = new_request_id()
+        if environ.get("PATH_INFO", "").rstrip("/") == METRICS_PATH:
+            return self.metrics(environ, start_response)
         try:
             status, headers, body = self._respond(environ)
         except Refusal as refusal:
@@ -162,11 +188,26 @@ class B2BWsgiApp:
         except Exception as exc:  # never a plain-text 500 with a traceback
             status, body = "500 Internal Server Error", fault_envelope("InternalError", incident(exc, "wsgi").message)
             headers = [("Content-Type", "text/xml; charset=utf-8")]
+        headers = headers + [("X-Request-Id", rid)]
+        if environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO", "").lower().rstrip("/") \
+                in self.endpoints:
+            self._count(environ.get(OPERATION_KEY, metrics.OTHER), status, body, time.perf_counter() - started)
         if isinstance(body, bytes):
             start_response(status, headers + [("Content-Length", str(len(body)))])
             return [body]
         start_response(status, headers)
         return body
+
+    @staticmethod
+    def _count(operation: str, status: str, body, seconds: float) -> None:
+        """Request and fault counters: the operation name and the fault code only, never data."""
+        try:
+            metrics.observe_request(operation, seconds)
+            if status.startswith("500") and isinstance(body, bytes):
+                found = _FAULT_CODE.search(body[:_FAULT_CODE_SCAN])
+                metrics.count_fault(operation, found.group(1).decode() if found else metrics.OTHER)
+        except Exception:  # metrics never break a request
+            log.debug("metrics update failed", exc_info=True)
 
     def _respond(self, environ: dict) -> Response | tuple[str, list, Iterable[bytes]]:
         path = environ.get("PATH_INFO", "")
@@ -222,6 +263,7 @@ class B2BWsgiApp:
         if name.namespace != TNS or name.localname not in endpoint.operations:
             raise _fault("ValidationFailed", f"unknown operation {name.localname!r} "
                                              f"for {endpoint.port_type}")
+        environ[OPERATION_KEY] = name.localname
         action = environ.get("HTTP_SOAPACTION", "").strip().strip('"')
         if action and action != soap_action(endpoint.port_type, name.localname):
             raise _fault("ValidationFailed", f"SOAPAction {action!r} does not match the operation "
@@ -285,5 +327,9 @@ def make_endpoints() -> list[Endpoint]:
     ]
 
 
-def make_wsgi_app(ctx: AppContext) -> B2BWsgiApp:
-    return B2BWsgiApp(Runtime(ctx), make_endpoints())
+WEB_PATH = "/la"
+
+
+def make_wsgi_app(ctx: AppContext) -> Callable:
+    """The SOAP services, /health and /metrics, with the LA review pages mounted at /la/."""
+    return DispatcherMiddleware(B2BWsgiApp(Runtime(ctx), make_endpoints()), {WEB_PATH: make_web_app(ctx)})

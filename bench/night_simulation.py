@@ -1,0 +1,438 @@
+"""An LA night on PostgreSQL: N bases each upload one P-pupil Student file over SOAP against a
+population of M persons, served by ``b2b-soap serve --workers W`` for W in 1, 2, 4.
+
+    .venv/bin/python bench/night_simulation.py [--bases 400] [--pupils 1000] [--persons 1000000]
+        [--workers 1,2,4] [--clients 8] [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
+
+Set-up (once): a throwaway template database with the population (``b2b_soap.synth``,
+bulk inserts), one base and school user per school and a licence; the files (90% of pupils
+drawn from the population's children with some typos and moves, 10% not known; carers as
+contacts), gzip-compressed. Each worker count then gets its own copy of the template
+(``CREATE DATABASE ... TEMPLATE``), a real server on loopback with the processing worker on,
+and ``--clients`` concurrent uploaders (HTTP Basic, each base its own user; ServerBusy is
+retried). Measured from the first upload until every file is ``Processed``: files/minute,
+end-to-end time, p50/p95 upload latency, database size, peak RSS of every process. All
+databases are dropped at the end. Loopback only; every run is bounded by ``--timeout``.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import gzip
+import hashlib
+import http.client
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from sqlalchemy import create_engine, func, insert, make_url, select, text  # noqa: E402
+
+from b2b_soap.db import CarerLink, IncomingRecord, Person, QueueEntry, VirtualFile, normalise_url  # noqa: E402
+from b2b_soap.db import session_scope, upgrade, utcnow  # noqa: E402
+from b2b_soap.synth import generate_population  # noqa: E402
+from b2b_soap.transfer import Bs7666Address, IncomingContact, IncomingPupil  # noqa: E402
+from b2b_soap.transfer.writer import example_header, make_example_pupils, write_student_file  # noqa: E402
+from server import free_port  # noqa: E402
+from service_setup import PASSWORD, ServiceEnv  # noqa: E402
+
+TNS = "http://schemas.b2b-soap.org/student/2026/01"
+ACTION = f'"{TNS}/IB2BStudentService/UploadFile"'
+TARGET_SECONDS = 600
+
+
+@dataclass
+class Upload:
+    laestab: str
+    username: str
+    raw_bytes: int
+    sha256: str
+    content: bytes  # gzip
+    records: int  # pupils + contacts
+
+
+@dataclass
+class RunResult:
+    workers: int
+    upload_seconds: float
+    end_to_end: float
+    latencies: list[float]
+    busy_retries: int
+    failures: int
+    db_bytes: int
+    rss_mb: dict[str, float]
+    processed: int
+    failed_files: int
+    records: int
+    expected_records: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def files_per_minute(self) -> float:
+        return self.processed / self.end_to_end * 60 if self.end_to_end else 0.0
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, max(0, int(round(len(ordered) * q)) - 1))] if ordered else float("nan")
+
+
+# --- set-up ------------------------------------------------------------------------------
+
+def _admin(pg_url: str):
+    return create_engine(normalise_url(pg_url), isolation_level="AUTOCOMMIT")
+
+
+def _db_url(pg_url: str, name: str) -> str:
+    return make_url(normalise_url(pg_url)).set(database=name).render_as_string(hide_password=False)
+
+
+def load_population(env: ServiceEnv, persons, links) -> None:
+    now = utcnow() - timedelta(days=1)
+    number = {p.id: i for i, p in enumerate(persons, start=1)}
+    with session_scope(env.ctx.sessions) as session:
+        batch = []
+        for i, p in enumerate(persons, start=1):
+            batch.append({"id": i, "external_id": p.id, "upn": p.upn, "forename": p.forename,
+                          "middle_names": p.middle_names, "surname": p.surname,
+                          "preferred_surname": p.preferred_surname, "dob": p.dob, "gender": p.gender,
+                          "address": p.address, "address_lines": "", "town": p.town, "postcode": p.postcode,
+                          "uprn": p.uprn, "phone": p.phone, "email": p.email, "created_at": now, "updated_at": now})
+            if len(batch) == 20_000:
+                session.execute(insert(Person), batch)
+                batch = []
+        if batch:
+            session.execute(insert(Person), batch)
+        rows = [{"child_id": number[link.child_id], "carer_id": number[link.carer_id],
+                 "relationship": link.relationship, "parental_responsibility": link.parental_responsibility,
+                 "priority": link.priority, "updated_at": now} for link in links]
+        for start in range(0, len(rows), 20_000):
+            session.execute(insert(CarerLink), rows[start:start + 20_000])
+        if env.ctx.engine.dialect.name == "postgresql":
+            session.execute(text(f"SELECT setval(pg_get_serial_sequence('persons', 'id'), {len(persons) + 1})"))
+
+
+class FileMaker:
+    """Student files of pupils drawn from the population (as ``bench/processing_file.py``)."""
+
+    def __init__(self, persons, links) -> None:
+        self.by_id = {p.id: p for p in persons}
+        self.carers: dict[str, list] = {}
+        for link in links:
+            self.carers.setdefault(link.child_id, []).append(link)
+        today = date.today()
+        self.children = [p for p in persons if p.is_child and 5 <= (today - p.dob).days // 365 <= 16]
+
+    @staticmethod
+    def _home(person) -> Bs7666Address:
+        return Bs7666Address(paon=person.address, town=person.town, postcode=person.postcode)
+
+    def pupils(self, count: int, seed: int, estab: str) -> list:
+        rng = random.Random(seed)
+        chosen = rng.sample(self.children, min(len(self.children), int(count * 0.9)))
+        pupils = []
+        for child in chosen:
+            forename, surname, home = child.forename, child.surname, self._home(child)
+            roll = rng.random()
+            if roll < 0.04:
+                forename = forename[:-1] + ("a" if forename[-1] != "a" else "e")
+            elif roll < 0.07:
+                home = Bs7666Address(paon="3 Mill Lane", town="Northbridge", postcode="NB3 9QT")
+            elif roll < 0.09:
+                surname = rng.choice(("Robinson", "Ahmed", "Kowalski"))
+            contacts = [IncomingContact(sims_guid=str(uuid.UUID(int=rng.getrandbits(128))), forename=c.forename,
+                                        surname=c.surname, relationship="PAM" if c.gender == "F" else "PAF",
+                                        parental_responsibility=link.parental_responsibility,
+                                        priority=link.priority, gender=c.gender, address=c.address, town=c.town,
+                                        postcode=c.postcode, address_detail=self._home(c))
+                        for link in self.carers.get(child.id, [])[:2] for c in [self.by_id[link.carer_id]]]
+            pupils.append(IncomingPupil(sims_guid=str(uuid.UUID(int=rng.getrandbits(128))), upn=child.upn,
+                                        surname=surname, forename=forename, dob=child.dob, ncy="5",
+                                        enrol_status="C", entry_date=date(2024, 9, 2), gender=child.gender,
+                                        address=home.paon, town=home.town, postcode=home.postcode,
+                                        address_detail=home, contacts=contacts))
+        pupils += make_example_pupils(count - len(pupils), seed + 1_000_003, estab=estab)
+        rng.shuffle(pupils)
+        return pupils
+
+    def upload(self, laestab: str, username: str, pupils: int, seed: int) -> Upload:
+        data = write_student_file(example_header(source_laestab=laestab), self.pupils(pupils, seed, laestab[3:]))
+        records = data.count(b"<Pupil>") + data.count(b"<Contact>")
+        return Upload(laestab, username, len(data), hashlib.sha256(data).hexdigest(), gzip.compress(data, 6),
+                      records)
+
+
+def envelope(upload: Upload) -> bytes:
+    return (f'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
+            f'<UploadFile xmlns="{TNS}"><header><FileGuid>{uuid.uuid4()}</FileGuid><DataType>Student</DataType>'
+            f'<FileName>census.xml</FileName><TotalBytes>{upload.raw_bytes}</TotalBytes>'
+            f'<Sha256>{upload.sha256}</Sha256><Compression>Gzip</Compression>'
+            f'<PartNumber>1</PartNumber><PartCount>1</PartCount></header><content>').encode() \
+        + base64.b64encode(upload.content) + b"</content></UploadFile></s:Body></s:Envelope>"
+
+
+# --- one run -----------------------------------------------------------------------------
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                    found.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                pass
+    return found
+
+
+def _hwm_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _wait_http(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/health")
+            connection.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the server did not answer within {timeout} s")
+
+
+def upload_all(port: int, uploads: list[Upload], clients: int, deadline: float) -> tuple[list[float], int, int]:
+    """Every file once, ``clients`` at a time; (latencies, ServerBusy retries, failures)."""
+    latencies: list[float] = []
+    counters = {"busy": 0, "failed": 0}
+    lock = threading.Lock()
+    work = list(uploads)
+
+    def run() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        while time.monotonic() < deadline:
+            with lock:
+                if not work:
+                    break
+                upload = work.pop()
+            body = envelope(upload)
+            auth = "Basic " + base64.b64encode(f"{upload.username}:{PASSWORD}".encode()).decode()
+            for _attempt in range(200):
+                started = time.perf_counter()
+                try:
+                    connection.request("POST", "/B2BStudent.svc", body, {
+                        "Content-Type": "text/xml; charset=utf-8", "SOAPAction": ACTION, "Authorization": auth})
+                    response = connection.getresponse()
+                    answer = response.read()
+                except (OSError, http.client.HTTPException):
+                    connection.close()
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+                    time.sleep(0.2)
+                    continue
+                elapsed = time.perf_counter() - started
+                if b"ServerBusy" in answer:
+                    with lock:
+                        counters["busy"] += 1
+                    time.sleep(0.25)
+                    continue
+                with lock:
+                    latencies.append(elapsed)
+                    if response.status != 200 or b"Received" not in answer:
+                        counters["failed"] += 1
+                        if counters["failed"] == 1:
+                            print(f"  first failed upload: {response.status} {answer[:300]!r}", file=sys.stderr)
+                break
+        connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, counters["busy"], counters["failed"]
+
+
+def one_run(workers: int, env: ServiceEnv, template: str, pg_url: str, uploads: list[Upload], clients: int,
+            timeout: float, workdir: Path) -> RunResult:
+    name = f"b2b_night_{workers}w_{uuid.uuid4().hex[:8]}"
+    admin = _admin(pg_url)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    url = _db_url(pg_url, name)
+    config = workdir / f"night-{workers}.toml"
+    config.write_text(env.config_path.read_text().replace(env.settings.database.url, url))
+    port = free_port()
+    log_path = workdir / f"night-{workers}.log"
+    environ = {**os.environ, "B2B_SOAP_SERVER_HOST": "127.0.0.1", "B2B_SOAP_SERVER_PORT": str(port),
+               "PYTHONPATH": str(ROOT)}
+    environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen([sys.executable, "-m", "b2b_soap.commands.serve", "--config", str(config),
+                                   "--workers", str(workers), "--log-level", "WARNING"],
+                                  stdout=log, stderr=subprocess.STDOUT, env=environ, cwd=ROOT)
+    engine = create_engine(normalise_url(url))
+    rss: dict[int, float] = {}
+    stop_sampling = threading.Event()
+
+    def sample() -> None:
+        while not stop_sampling.wait(1.0):
+            for pid in [server.pid, *_children(server.pid)]:
+                rss[pid] = max(rss.get(pid, 0.0), _hwm_mb(pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    try:
+        _wait_http(port, 60)
+        sampler.start()
+        started = time.monotonic()
+        deadline = started + timeout
+        latencies, busy, failures = upload_all(port, uploads, clients, deadline)
+        upload_seconds = time.monotonic() - started
+        with engine.connect() as conn:
+            while time.monotonic() < deadline:
+                queued = conn.scalar(select(func.count()).select_from(QueueEntry))
+                waiting = conn.scalar(select(func.count()).select_from(VirtualFile)
+                                      .where(VirtualFile.status.notin_(("Processed", "Failed", "Rejected"))))
+                conn.rollback()
+                if queued == 0 and waiting == 0:
+                    break
+                time.sleep(0.5)
+            end_to_end = time.monotonic() - started
+            processed = conn.scalar(select(func.count()).select_from(VirtualFile)
+                                    .where(VirtualFile.status == "Processed"))
+            failed = conn.scalar(select(func.count()).select_from(VirtualFile)
+                                 .where(VirtualFile.status == "Failed"))
+            records = conn.scalar(select(func.count()).select_from(IncomingRecord))
+            db_bytes = conn.scalar(text("SELECT pg_database_size(current_database())"))
+        for pid in [server.pid, *_children(server.pid)]:
+            rss[pid] = max(rss.get(pid, 0.0), _hwm_mb(pid))
+    finally:
+        stop_sampling.set()
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(90)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(10)
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    own = "server" if workers == 1 else "supervisor"
+    labels = {f"{own} {server.pid}" if pid == server.pid else f"worker {pid}": mb for pid, mb in rss.items()}
+    return RunResult(workers, upload_seconds, end_to_end, latencies, busy, failures, db_bytes, labels, processed,
+                     failed, records, sum(u.records for u in uploads))
+
+
+# --- main --------------------------------------------------------------------------------
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bases", type=int, default=400)
+    parser.add_argument("--pupils", type=int, default=1000)
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--workers", default="1,2,4", help="comma-separated worker counts")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent uploading bases")
+    parser.add_argument("--threads", type=int, default=8, help="server.threads per process")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds allowed per run")
+    parser.add_argument("--pg-url", default=os.environ.get("B2B_SOAP_BENCH_DATABASE_URL",
+                                                           "postgresql://postgres@127.0.0.1:5432/postgres"))
+    args = parser.parse_args()
+    if make_url(normalise_url(args.pg_url)).host not in ("127.0.0.1", "localhost", "::1", None):
+        parser.error("the bench runs on loopback only")
+    worker_counts = [int(w) for w in args.workers.split(",")]
+    workdir = Path(tempfile.mkdtemp(prefix="b2b-night-"))
+    template = f"b2b_night_tmpl_{uuid.uuid4().hex[:8]}"
+    admin = _admin(args.pg_url)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{template}"'))
+    results: list[RunResult] = []
+    try:
+        print(f"LA night: {args.bases} bases x {args.pupils} pupils vs {args.persons:,} persons; "
+              f"workers {worker_counts}; {args.clients} uploading clients; {os.cpu_count()} CPUs")
+        t0 = time.perf_counter()
+        template_url = _db_url(args.pg_url, template)
+        upgrade(template_url)
+        env = ServiceEnv.create(workdir / "env", template_url,
+                                processing={"enabled": True, "poll_seconds": 0.2},
+                                maintenance={"enabled": False},
+                                server={"threads": args.threads, "access_log": False,
+                                        "max_concurrent_uploads": 8, "max_request_bytes": 64 * 1024 * 1024})
+        persons, links = generate_population(args.persons, seed=2026)
+        load_population(env, persons, links)
+        users = [(f"999{4000 + i:04d}", env.add_school(f"999{4000 + i:04d}", f"school{i:04d}"))
+                 for i in range(args.bases)]
+        print(f"set-up: population of {len(persons):,} persons and {len(links):,} carer links, "
+              f"{args.bases} bases loaded in {time.perf_counter() - t0:.0f} s")
+        t0 = time.perf_counter()
+        maker = FileMaker(persons, links)
+        uploads = [maker.upload(laestab, user, args.pupils, seed=n) for n, (laestab, user) in enumerate(users)]
+        del maker, persons, links
+        raw = sum(u.raw_bytes for u in uploads)
+        print(f"files: {len(uploads)} x ~{raw / len(uploads) / 1024:.0f} KiB "
+              f"(~{sum(len(u.content) for u in uploads) / len(uploads) / 1024:.0f} KiB gzip), "
+              f"{sum(u.records for u in uploads):,} records in all, made in {time.perf_counter() - t0:.0f} s")
+        env.close()
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                         {"n": template})
+        for workers in worker_counts:
+            result = one_run(workers, env, template, args.pg_url, uploads, args.clients, args.timeout, workdir)
+            results.append(result)
+            report(result)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+        admin.dispose()
+        shutil.rmtree(workdir, ignore_errors=True)
+    summary(results, args)
+    return 0 if all(r.processed == len(uploads) and r.records == r.expected_records for r in results) else 1
+
+
+def report(r: RunResult) -> None:
+    print(f"\n--workers {r.workers}: {r.processed} files Processed, {r.failed_files} Failed; incoming records "
+          f"{r.records:,} (expected {r.expected_records:,})")
+    print(f"  end-to-end {r.end_to_end:.1f} s (uploads done after {r.upload_seconds:.1f} s) = "
+          f"{r.files_per_minute:.1f} files/minute")
+    print(f"  upload latency p50 {r.percentile(0.5) * 1000:.0f} ms, p95 {r.percentile(0.95) * 1000:.0f} ms "
+          f"({len(r.latencies)} uploads, {r.busy_retries} ServerBusy retries, {r.failures} failures)")
+    print(f"  database size {r.db_bytes / 2**20:.0f} MiB")
+    print("  peak RSS: " + ", ".join(f"{k} {v:.0f} MB" for k, v in sorted(r.rss_mb.items())))
+
+
+def summary(results: list[RunResult], args) -> None:
+    if not results:
+        return
+    base = results[0]
+    print("\nworkers  files/min  end-to-end  p95 upload  speed-up vs first")
+    for r in results:
+        print(f"{r.workers:>7}  {r.files_per_minute:>9.1f}  {r.end_to_end:>9.1f}s  {r.percentile(0.95) * 1000:>8.0f}ms"
+              f"  {base.end_to_end / r.end_to_end if r.end_to_end else 0:>6.2f}x")
+    best = max(results, key=lambda r: r.files_per_minute)
+    full_files = 400
+    minutes = full_files / best.files_per_minute if best.files_per_minute else float("inf")
+    print(f"\nbest: {best.files_per_minute:.1f} files/minute with {best.workers} workers on {os.cpu_count()} CPUs. "
+          f"At that rate 400 files of {args.pupils} pupils take ~{minutes:.1f} min "
+          f"(target {TARGET_SECONDS / 60:.0f} min; population here {args.persons:,}).")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""``serve --workers N``: three server processes on one PostgreSQL, concurrent uploads from
+several bases, the queue worked by all three, one process SIGKILLed mid-run.
+
+Shown: every receipted file ends ``Processed`` exactly once (its incoming records are its
+pupils plus contacts, no duplicate), the queue is empty, no file is lost; the supervisor
+restarts the killed process; ``/metrics`` sums over the processes. SQLite refuses
+``--workers`` above 1.
+"""
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select, update
+
+from b2b_soap.db import IncomingRecord, QueueEntry, VirtualFile, session_scope, utcnow
+from server import ROOT, free_port, zeep_client
+from service_setup import PASSWORD, ServiceEnv, file_header, student_file
+
+BASES = 6
+FILES_PER_BASE = 5
+PUPILS = 20
+WORKERS = 3
+
+
+def _children(parent: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                found.add(int(entry.name))
+    return found
+
+
+def _wait(condition, timeout: float, what: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def _start_workers(config: Path, port: int, workers: int, log: Path) -> subprocess.Popen:
+    environ = {**os.environ, "B2B_SOAP_SERVER_HOST": "127.0.0.1", "B2B_SOAP_SERVER_PORT": str(port),
+               "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with open(log, "ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "b2b_soap.commands.serve", "--config", str(config),
+                                 "--workers", str(workers), "--stop-timeout", "20"], stdout=out, stderr=subprocess.STDOUT, env=environ,
+                                cwd=ROOT)
+
+
+class _Server:  # what zeep_client needs
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.student_url = url + "/B2BStudent.svc"
+        self.admin_url = url + "/B2BAdmin.svc"
+
+
+def _upload_all(server: _Server, username: str, laestab: str, seeds: list[int], receipts: dict, errors: list,
+                started: threading.Event) -> None:
+    """Upload each file, retrying (same FileGuid: idempotent) when a process dies under the call."""
+    try:
+        client = _wait(lambda: _client(server, username), 20, "a WSDL")
+        for seed in seeds:
+            data = student_file(laestab, PUPILS, seed=seed)
+            guid = str(uuid.uuid4())
+            for attempt in range(10):
+                try:
+                    receipt = client.service.UploadFile(header=file_header(client, data, guid=guid,
+                                                                           name=f"census-{seed}.xml"),
+                                                        content=data)
+                    break
+                except Exception as exc:  # connection reset by the killed process: send it again
+                    if attempt == 9:
+                        raise
+                    errors.append(f"retry {guid}: {type(exc).__name__}")
+                    time.sleep(0.2)
+            receipts[guid] = (receipt.FileId if hasattr(receipt, "FileId") else None, data)
+            started.set()
+    except Exception as exc:  # reported by the test
+        errors.append(f"FATAL {username}: {type(exc).__name__}: {exc}")
+
+
+def _client(server: _Server, username: str):
+    try:
+        return zeep_client(server, username, PASSWORD, timeout=30)
+    except Exception:
+        return None
+
+
+def test_three_processes_process_every_file_exactly_once(tmp_path: Path, postgres_url: str) -> None:
+    env = ServiceEnv.create(tmp_path, postgres_url, processing={"enabled": True, "poll_seconds": 0.2},
+                            server={"threads": 6, "max_concurrent_uploads": 8})
+    bases = [(f"99940{i:02d}", env.add_school(f"99940{i:02d}")) for i in range(BASES)]
+    port = free_port()
+    log = tmp_path / "workers.log"
+    parent = _start_workers(env.config_path, port, WORKERS, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(lambda: _health(url), 30, "the server to answer")
+        first = _wait(lambda: (c := _children(parent.pid)) and len(c) == WORKERS and c, 20, "3 workers")
+        receipts: dict[str, tuple] = {}
+        errors: list[str] = []
+        started = threading.Event()
+        threads = [threading.Thread(target=_upload_all, args=(_Server(url), user, laestab,
+                                                              list(range(n * 100, n * 100 + FILES_PER_BASE)),
+                                                              receipts, errors, started))
+                   for n, (laestab, user) in enumerate(bases)]
+        for thread in threads:
+            thread.start()
+
+        # Kill one process while uploads are in flight and the queue is being worked.
+        _wait(lambda: len(receipts) >= 8, 40, "the first receipts")
+        victim = random.Random(8).choice(sorted(first))
+        os.kill(victim, signal.SIGKILL)
+        # Its claim (if it held one) would be free again when the 10-minute lease runs out;
+        # the test moves the clock instead of waiting.
+        with session_scope(env.ctx.sessions) as session:
+            session.execute(update(QueueEntry).where(QueueEntry.claimed_by.like(f"%:{victim}:%"))
+                            .values(claimed_until=utcnow()))
+        replaced = _wait(lambda: (c := _children(parent.pid)) and len(c) == WORKERS and victim not in c and c,
+                         20, "the supervisor to restart the killed worker")
+        assert len(replaced & first) == WORKERS - 1
+
+        for thread in threads:
+            thread.join(60)
+        assert not [e for e in errors if e.startswith("FATAL")], errors
+        assert len(receipts) == BASES * FILES_PER_BASE
+
+        def drained() -> bool:
+            with session_scope(env.ctx.sessions) as session:
+                queued = session.scalar(select(func.count()).select_from(QueueEntry))
+                waiting = session.scalar(select(func.count()).select_from(VirtualFile)
+                                         .where(VirtualFile.status != "Processed"))
+            return queued == 0 and waiting == 0
+
+        _wait(drained, 40, "every file to be processed", interval=0.3)
+
+        with session_scope(env.ctx.sessions) as session:
+            files = {vf.file_guid: vf for vf in session.scalars(select(VirtualFile))}
+            counts = dict(session.execute(select(IncomingRecord.file_id, func.count())
+                                          .group_by(IncomingRecord.file_id)).all())
+            distinct = dict(session.execute(select(IncomingRecord.file_id,
+                                                   func.count(func.distinct(IncomingRecord.seq)))
+                                            .group_by(IncomingRecord.file_id)).all())
+            assert session.scalar(select(func.count()).select_from(QueueEntry)) == 0
+        assert set(files) == set(receipts), "a receipted file is missing, or an unreceipted one exists"
+        for guid, (_, data) in receipts.items():
+            vf = files[guid]
+            expected = data.count(b"<Pupil>") + data.count(b"<Contact>")
+            assert vf.status == "Processed", (guid, vf.status, vf.failure)
+            assert vf.pupil_count == PUPILS
+            assert counts[vf.id] == expected == distinct[vf.id], (guid, counts.get(vf.id), expected)
+
+        # /metrics of any process sums over all of them (the killed one included).
+        families = {f.name: f for f in text_string_to_metric_families(_get(url + "/metrics").decode())}
+        uploads = sum(s.value for s in families["b2b_soap_requests"].samples
+                      if s.name == "b2b_soap_requests_total" and s.labels["operation"] == "UploadFile")
+        assert uploads >= len(receipts)
+        processed = sum(s.value for s in families["b2b_soap_file_processing_seconds"].samples
+                        if s.name == "b2b_soap_file_processing_seconds_count")
+        assert processed >= len(receipts)
+        assert sum(s.value for s in families["b2b_soap_upload_bytes"].samples
+                   if s.name == "b2b_soap_upload_bytes_total") >= sum(len(d) for _, d in receipts.values())
+
+        # SIGTERM to the supervisor stops every worker.
+        children = _children(parent.pid)
+        parent.terminate()
+        assert parent.wait(30) == 0
+        assert not [pid for pid in children if Path(f"/proc/{pid}").exists()
+                    and "zombie" not in (Path(f"/proc/{pid}/status").read_text())]
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(10)
+        env.close()
+    output = log.read_text(errors="replace")
+    assert "restarting it" in output
+    assert PASSWORD not in output
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read()
+
+
+def _health(url: str) -> bool:
+    try:
+        _get(url + "/health")
+        return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def test_sqlite_refuses_several_workers(tmp_path: Path) -> None:
+    config = tmp_path / "b2b-soap.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n')
+    environ = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    result = subprocess.run([sys.executable, "-m", "b2b_soap.commands.serve", "--config", str(config),
+                             "--workers", "2"], capture_output=True, text=True, env=environ, cwd=ROOT, timeout=60)
+    assert result.returncode == 2
+    assert re.search(r"SQLite allows only one server\s+process", result.stderr), result.stderr
+    assert "PostgreSQL" in result.stderr
