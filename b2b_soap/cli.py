@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "b2b_soap.commands.operations",
     "b2b_soap.commands.process",
     "b2b_soap.commands.link",
+    "b2b_soap.commands.matching",
 )
 
 

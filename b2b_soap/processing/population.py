@@ -21,12 +21,12 @@ from ..db import Person, utcnow
 from ..matching import MatchModel, MatchSettings, PopulationIndex, Record
 from .model import load_model
 
-__all__ = ["Population", "PopulationCache", "age_on", "cache_for"]
+__all__ = ["Population", "PopulationCache", "age_on", "cache_for", "PERSON_COLUMNS", "person_record"]
 
 # A person changed in a transaction that commits after a refresh carries an updated_at
 # from before it: each refresh looks back this far before the previous one.
 _OVERLAP = timedelta(seconds=60)
-_COLUMNS = (Person.id, Person.upn, Person.forename, Person.middle_names, Person.surname, Person.dob,
+PERSON_COLUMNS = (Person.id, Person.upn, Person.forename, Person.middle_names, Person.surname, Person.dob,
             Person.gender, Person.address, Person.town, Person.postcode)
 
 
@@ -44,7 +44,8 @@ def age_on(dob: date, day: date) -> int:
     return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
 
 
-def _record(row) -> Record:
+def person_record(row) -> Record:
+    """A row of PERSON_COLUMNS as the matching core's record."""
     pid, upn, forename, middle, surname, dob, gender, address, town, postcode = row
     return Record(str(pid), upn, forename, middle, surname, dob, gender or None, address, town, postcode)
 
@@ -85,7 +86,7 @@ class PopulationCache:
 
     def _build(self, session: Session, model: MatchModel, carer_min: int, today: date) -> None:
         self._watermark = utcnow()
-        records = [_record(row) for row in session.execute(select(*_COLUMNS).order_by(Person.id))]
+        records = [person_record(row) for row in session.execute(select(*PERSON_COLUMNS).order_by(Person.id))]
         everyone = PopulationIndex(records, model.settings)
         carers = PopulationIndex([r for r in records if self._eligible(r, carer_min, today)],
                                  carer_settings(model.settings))
@@ -101,11 +102,11 @@ class PopulationCache:
                                                 carer_settings(population.model.settings))
             self._carer_key = (today, carer_min)
         started = utcnow()
-        query = select(*_COLUMNS).where(Person.updated_at >= self._watermark - _OVERLAP)
+        query = select(*PERSON_COLUMNS).where(Person.updated_at >= self._watermark - _OVERLAP)
         self._watermark = started
         changed = []
         for row in session.execute(query):
-            record = _record(row)
+            record = person_record(row)
             row_of = population.everyone.row_of.get(record.id)
             if row_of is None or population.everyone.records[row_of] != record:
                 changed.append(record)
