@@ -8,7 +8,6 @@ directory, then rename), and deleted once imported and resolved.
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,12 +20,12 @@ from ..admin.licences import ATTAINMENT_FEATURES, require_features
 from ..config import Settings
 from ..db import AttainmentImport, VirtualFile, utcnow
 from ..errors import PayloadTooLarge, ServerBusy
+from ..private_files import write_private_file
 
 __all__ = ["UnsafeDirectory", "check_directories", "accept_attainment_file", "write_private_file",
            "remove_file", "import_file_path", "suspense_file_path", "waiting_files"]
 
 DIR_MODE = 0o700
-FILE_MODE = 0o600
 
 
 class UnsafeDirectory(ServerBusy):
@@ -73,26 +72,6 @@ def check_directories(settings: Settings) -> tuple[Path, Path]:
     for path in (settings.import_path, settings.suspense_path):
         _check_one(path)
     return settings.import_path, settings.suspense_path
-
-
-def write_private_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` with mode 0600, atomically: readers see all of it or nothing."""
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # the rename itself survives a crash
-    finally:
-        os.close(dir_fd)
 
 
 def remove_file(path: str | Path | None) -> bool:

@@ -22,6 +22,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ..private_files import write_private_file
 from .errors import DecryptionError, KeyFileError
 
 __all__ = ["KeyRing", "create_key_file"]
@@ -125,18 +126,8 @@ class KeyRing:
         _ensure_private_dir(target.parent)
         lines = "".join(f"{key_id}:{base64.b64encode(key).decode()}\n"
                         for key_id, key in self._keys.items())
-        temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-                handle.write("# b2b-soap content keys, keyid:base64, newest last. Keep secret.\n")
-                handle.write(lines)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        header = "# b2b-soap content keys, keyid:base64, newest last. Keep secret.\n"
+        write_private_file(target, (header + lines).encode("ascii"))
         self.path = target
 
 
