@@ -31,3 +31,9 @@ class AppContext:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def __enter__(self) -> "AppContext":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()

@@ -38,12 +38,10 @@ def cli_actor() -> str:
 @contextmanager
 def admin_session(args: argparse.Namespace) -> Iterator[tuple[AppContext, Session]]:
     """The context and one transaction: committed when the command succeeds, rolled back otherwise."""
-    ctx = context_from_args(args)
-    try:
-        with session_scope(ctx.sessions) as session:
-            yield ctx, session
-    except DBAPIError as exc:
-        first_line = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise InternalError(f"database error ({first_line}); has `b2b-soap init` been run?") from None
-    finally:
-        ctx.close()
+    with context_from_args(args) as ctx:
+        try:
+            with session_scope(ctx.sessions) as session:
+                yield ctx, session
+        except DBAPIError as exc:
+            first_line = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise InternalError(f"database error ({first_line}); has `b2b-soap init` been run?") from None

@@ -33,19 +33,15 @@ def _row(alert) -> dict:
 
 
 def handler_list(args: argparse.Namespace) -> int:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         with ctx.sessions() as session:
             emit(args, [_row(a) for a in alerts.list_alerts(session, args.status, args.trigger, args.limit)],
                  COLUMNS)
-    finally:
-        ctx.close()
     return 0
 
 
 def handler_test(args: argparse.Namespace) -> int:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         with session_scope(ctx.sessions) as session:
             alert = alerts.raise_alert(session, ctx.settings, args.trigger, f"Test alert: {args.trigger}",
                                        "This is a test alert sent with `b2b-soap alerts test`.")
@@ -56,14 +52,9 @@ def handler_test(args: argparse.Namespace) -> int:
             alert = session.get(Alert, alert_id)
             emit_one(args, _row(alert))
             return 1 if alert.status == "pending" else 0
-    finally:
-        ctx.close()
 
 
 def handler_deliver(args: argparse.Namespace) -> int:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         emit_one(args, alerts.deliver_pending(ctx.sessions, ctx.settings))
-    finally:
-        ctx.close()
     return 0

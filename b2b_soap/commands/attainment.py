@@ -33,12 +33,9 @@ def _actor() -> str:
 
 @contextmanager
 def _session(args: argparse.Namespace) -> Iterator[tuple[AppContext, Session]]:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         with session_scope(ctx.sessions) as session:
             yield ctx, session
-    finally:
-        ctx.close()
 
 
 def _csv(text: str) -> list[str]:
@@ -93,11 +90,8 @@ def hierarchy_load(args: argparse.Namespace) -> int:
 
 
 def import_now(args: argparse.Namespace) -> int:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         counts = import_attainment(ctx, retry_failed=args.retry_failed, file_id=args.file_id, actor=_actor())
-    finally:
-        ctx.close()
     emit_one(args, counts)
     return 0
 

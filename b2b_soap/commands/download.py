@@ -38,27 +38,21 @@ def _row(download, laestab: str) -> dict:
 
 
 def handler_queue(args: argparse.Namespace) -> int:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         content = args.file.read_bytes()
         with session_scope(ctx.sessions) as session:
             rows = queue_download(session, ctx.keyring, "cli", args.base, args.name or args.file.name, content,
                                   args.data_type)
             laestabs = {row.base_id: laestab for row, laestab in zip(rows, dict.fromkeys(args.base))}
             emit(args, [_row(r, laestabs[r.base_id]) for r in rows], COLUMNS)
-    finally:
-        ctx.close()
     return 0
 
 
 def handler_list(args: argparse.Namespace) -> int:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         with session_scope(ctx.sessions) as session:
             base = session.scalar(select(Base).where(Base.laestab == args.base))
             if base is None:
                 raise NotFound(f"unknown base {args.base}")
             emit(args, [_row(d, base.laestab) for d in pending_downloads(session, base.id)], COLUMNS)
-    finally:
-        ctx.close()
     return 0

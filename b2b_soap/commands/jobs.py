@@ -36,30 +36,21 @@ def _run_row(run) -> dict:
 
 
 def handler_run(args: argparse.Namespace) -> int:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         run = run_now(ctx, args.job_action, parse_job_args(args.arg))
         emit_one(args, run_to_dict(run) if args.json else _run_row(run))
         return 0 if run.outcome == "ok" else 1
-    finally:
-        ctx.close()
 
 
 def handler_history(args: argparse.Namespace) -> int:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         with ctx.sessions() as session:
             runs = list_runs(session, args.job, args.limit)
             emit(args, [run_to_dict(r) if args.json else _run_row(r) for r in runs], RUN_COLUMNS)
-    finally:
-        ctx.close()
     return 0
 
 
 def handler_list(args: argparse.Namespace) -> int:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         emit(args, describe_jobs(ctx), ("name", "action", "trigger", "args", "available", "next_fire"))
-    finally:
-        ctx.close()
     return 0

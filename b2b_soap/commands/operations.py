@@ -27,11 +27,8 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def _keys_status(args: argparse.Namespace) -> int:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         status = keys.key_status(ctx)
-    finally:
-        ctx.close()
     if args.json:
         print(json.dumps(status, indent=2))
         return 0
@@ -45,14 +42,11 @@ def _keys_status(args: argparse.Namespace) -> int:
 
 
 def _keys_rotate(args: argparse.Namespace) -> int:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         added = None if args.resume else keys.add_key(ctx)
         counts = {} if args.add_only else keys.reencrypt(ctx, batch_size=args.batch_size,
                                                          max_batches=args.max_batches)
         left = keys.key_status(ctx)["pending"]
-    finally:
-        ctx.close()
     emit_one(args, {"new_key": added or "", **{f"reencrypted_{t}": n for t, n in counts.items()},
                     "rows_left": left})
     if left:
@@ -61,11 +55,8 @@ def _keys_rotate(args: argparse.Namespace) -> int:
 
 
 def _keys_retire(args: argparse.Namespace) -> int:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         keys.retire_key(ctx, args.key_id)
-    finally:
-        ctx.close()
     print(f"key {args.key_id} removed from {ctx.settings.key_path}; backups older than this rotation "
           "need a copy of the old key file")
     return 0
@@ -76,12 +67,9 @@ def _person_ref(args: argparse.Namespace) -> int | str:
 
 
 def _privacy_export(args: argparse.Namespace) -> int:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         with session_scope(ctx.sessions) as session:
             data = privacy.export_person(session, _person_ref(args))
-    finally:
-        ctx.close()
     text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
     if args.output:
         with open(args.output, "x", encoding="utf-8") as handle:
@@ -93,25 +81,19 @@ def _privacy_export(args: argparse.Namespace) -> int:
 
 
 def _privacy_erase(args: argparse.Namespace) -> int:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         with session_scope(ctx.sessions) as session:
             result = privacy.erase_person(session, _person_ref(args), args.actor, force=args.force,
                                           purge_files=args.purge_files)
-    finally:
-        ctx.close()
     emit_one(args, result)
     return 0
 
 
 def _retention(args: argparse.Namespace) -> int:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         counts = retention.run_retention(ctx, incoming_days=args.incoming_days,
                                          resolved_conflict_days=args.resolved_conflict_days,
                                          audit_days=args.audit_days)
-    finally:
-        ctx.close()
     emit_one(args, counts)
     return 0
 

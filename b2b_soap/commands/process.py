@@ -106,36 +106,27 @@ def register(subparsers) -> None:
 
 
 def _run(args: argparse.Namespace, work) -> int:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         with session_scope(ctx.sessions) as session:
             work(ctx, session)
-    finally:
-        ctx.close()
     return 0
 
 
 def handle_process(args: argparse.Namespace) -> int:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         results = run_pending(ctx, limit=args.limit)
         emit(args, [vars(r) | {"file_id": r.file_id} for r in results], RESULT_COLUMNS)
         return 1 if any(r.status == "Failed" for r in results) else 0
-    finally:
-        ctx.close()
 
 
 def handle_import(args: argparse.Namespace) -> int:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         result = review.import_file(ctx, ACTOR, args.file.read_bytes(), args.base, args.file.name)
         emit_one(args, {"file_id": result["file_id"], "status": result["status"],
                         "errors": "; ".join(f"line {e['line']}: {e['message']}" for e in result["errors"])})
         if args.process and result["status"] == "Received":
             emit(args, [vars(r) for r in run_pending(ctx)], RESULT_COLUMNS)
         return 0 if result["status"] == "Received" else 1
-    finally:
-        ctx.close()
 
 
 def _page(args: argparse.Namespace, page: dict, columns) -> None:

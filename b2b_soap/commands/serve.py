@@ -86,11 +86,8 @@ def handler(args: argparse.Namespace) -> int:
     starters = [] if args.no_background else None
     if workers > 1:
         return serve_workers(settings, workers, starters, stop_timeout=max(args.stop_timeout, 2.0))
-    ctx = AppContext(settings)
-    try:
+    with AppContext(settings) as ctx:
         serve(ctx, starters=starters)
-    finally:
-        ctx.close()
     return 0
 
 

@@ -87,12 +87,9 @@ def _base_ids(session, laestabs: list[str] | None, all_bases: bool) -> list[int]
 
 
 def _run(args: argparse.Namespace, work) -> int:
-    ctx = context_from_args(args)
-    try:
+    with context_from_args(args) as ctx:
         with session_scope(ctx.sessions) as session:
             work(session)
-    finally:
-        ctx.close()
     return 0
 
 
