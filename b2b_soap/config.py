@@ -44,7 +44,9 @@ class ServerSettings:
     threads: int = _opt(8, "worker threads per process", min=1, max=256)
     max_request_bytes: int = _opt(8 * 1024 * 1024, "largest HTTP request body accepted",
                                   min=64 * 1024, max=512 * 1024 * 1024)
-    max_concurrent_uploads: int = _opt(4, "uploads processed at once before ServerBusy", min=1, max=256)
+    max_concurrent_uploads: int = _opt(4, "uploads processed at once", min=1, max=256)
+    upload_wait_seconds: float = _opt(3.0, "how long an upload waits for a free slot before ServerBusy",
+                                      min=0, max=600)
     access_log: bool = _opt(True, "write an access log line per request")
     public_url: str = _opt("", "address schools use, shown in the WSDL (empty: taken from the request)")
 

@@ -66,7 +66,7 @@ def test_gates_licence_base_permissions_and_lockout(tmp_path: Path, database_url
 
 def test_no_licence_and_request_faults(tmp_path: Path, database_url: str) -> None:
     env = ServiceEnv.create(tmp_path, database_url, storage={"max_part_bytes": 1_000_000},
-                            server={"max_concurrent_uploads": 1})
+                            server={"max_concurrent_uploads": 1, "upload_wait_seconds": 0})
     env.add_school("9994000", "sims")
     env.add_la_user("la-admin", {ADMINISTRATION: "Read-Write"})
     with running_server(env.config_path) as srv:
@@ -109,20 +109,23 @@ def test_no_licence_and_request_faults(tmp_path: Path, database_url: str) -> Non
         assert f"incident {incident}" in srv.log()
         assert code_of(lambda: c.service.DownloadFile(fileId=download_id), c) == "InternalError"
 
-        # ServerBusy: one upload slot, several large uploads at once
+        # ServerBusy: one upload slot, no waiting for it, several large uploads sent at the same moment
         large = student_file(pupils=2000)
+        body = gzip.compress(large)
         codes: list[str] = []
+        clients = [zeep_client(srv, "sims", PASSWORD) for _ in range(8)]
+        start = threading.Barrier(len(clients))
 
-        def send() -> None:
-            client = zeep_client(srv, "sims", PASSWORD)
-            body = gzip.compress(large)
+        def send(client) -> None:
+            header = file_header(client, large, compression="Gzip")
+            start.wait()
             try:
-                client.service.UploadFile(header=file_header(client, large, compression="Gzip"), content=body)
+                client.service.UploadFile(header=header, content=body)
                 codes.append("ok")
             except zeep.exceptions.Fault as fault:
                 codes.append(client.get_element(f"{{{TNS}}}B2BFault").parse(fault.detail[0], client.wsdl.types).Code)
 
-        threads = [threading.Thread(target=send) for _ in range(12)]
+        threads = [threading.Thread(target=send, args=(client,)) for client in clients]
         for thread in threads:
             thread.start()
         for thread in threads:

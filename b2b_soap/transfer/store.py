@@ -45,7 +45,6 @@ __all__ = ["UploadHeader", "Uploader", "Receipt", "FileStore", "read_content", "
 DATA_TYPES = ("Student", "Attainment")
 COMPRESSIONS = ("None", "Gzip")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
-SLOT_WAIT_SECONDS = 3.0  # how long an upload waits for a free slot before ServerBusy
 
 
 @dataclass(frozen=True)
@@ -167,7 +166,7 @@ class FileStore:
 
     @contextmanager
     def _slot(self) -> Iterator[None]:
-        if not self._slots.acquire(timeout=SLOT_WAIT_SECONDS):
+        if not self._slots.acquire(timeout=self.settings.server.upload_wait_seconds):
             raise ServerBusy("too many uploads in progress; retry in a minute")
         try:
             yield
