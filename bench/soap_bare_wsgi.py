@@ -18,6 +18,7 @@ from lxml import etree  # noqa: E402
 
 from b2b_soap.config import load_settings  # noqa: E402
 from b2b_soap.context import AppContext  # noqa: E402
+from b2b_soap.service.server import limit_malloc_arenas  # noqa: E402
 from b2b_soap.security.auth import VerificationCache, authenticate, find_credentials  # noqa: E402
 from b2b_soap.transfer.store import FileStore, UploadHeader, Uploader  # noqa: E402
 
@@ -46,6 +47,7 @@ def make_app(ctx: AppContext):
 
 
 if __name__ == "__main__":
+    limit_malloc_arenas()  # the same process set-up as `serve`, so only the SOAP layer differs
     context = AppContext(load_settings(sys.argv[1]))
     server = wsgi.Server(("127.0.0.1", int(sys.argv[2])), make_app(context),
                          numthreads=context.settings.server.threads)

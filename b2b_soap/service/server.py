@@ -163,6 +163,26 @@ def _check_ready(ctx: AppContext) -> None:
     check_directories(ctx.settings)
 
 
+_M_ARENA_MAX = -8
+MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> None:
+    """glibc: cap malloc arenas before the request threads start.
+
+    By default each thread gets its own arena, and the large, short-lived buffers of uploads
+    (lxml trees, decompressed files) leave every arena fragmented: measured with
+    bench/soap_upload_load.py, peak RSS fell from about 570 MB to about 420 MB with two arenas.
+    ``MALLOC_ARENA_MAX`` in the environment, when set, is left to glibc.
+    """
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return
+    try:
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, arenas)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def serve(ctx: AppContext, starters: Iterable[str | Starter] | None = None,
           sock: socket.socket | None = None, stop_deadline: float | None = None) -> None:
     """Serve until SIGTERM or Ctrl-C; background components run alongside.
@@ -170,6 +190,7 @@ def serve(ctx: AppContext, starters: Iterable[str | Starter] | None = None,
     With ``stop_deadline`` (seconds), a stop that takes longer (a request thread stuck)
     dumps every thread's stack to stderr and ends the process.
     """
+    limit_malloc_arenas()
     _check_ready(ctx)
     server = make_server(ctx, sock)
     server.prepare()
