@@ -9,7 +9,6 @@ from email import policy
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
 
 from b2b_soap import alerts
 from b2b_soap.config import settings_from_dict

@@ -7,7 +7,6 @@ import time
 import uuid
 from pathlib import Path
 
-import zeep
 from sqlalchemy import select
 
 from b2b_soap.db import FilePart, QueueEntry, VirtualFile, session_scope

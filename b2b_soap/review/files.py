@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..context import AppContext
-from ..db import Base, Conflict, Finding, IncomingRecord, User, VirtualFile, session_scope
+from ..db import Base, Conflict, Finding, IncomingRecord, VirtualFile, session_scope
 from ..errors import NotFound, ValidationFailed
 from ..processing.queue import enqueue
 from ..security import ADMINISTRATION, REPORTS, audit
-from ._access import Actor, actor_name, allow, base_by_laestab, check, page_bounds
+from ._access import Actor, allow, base_by_laestab, check, page_bounds
 
 __all__ = ["base_report", "list_files", "retry_file", "import_file", "file_item"]
 
