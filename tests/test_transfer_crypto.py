@@ -113,3 +113,19 @@ def test_a_blob_of_a_key_no_longer_in_the_ring_is_refused(key_file: Path, tmp_pa
     with pytest.raises(DecryptionError) as caught:
         KeyRing.load(key_file).decrypt(other.encrypt(CONTENT))
     assert other.current_key_id in str(caught.value)
+
+
+def test_a_loaded_ring_adopts_a_key_added_to_its_file_later(tmp_path):
+    """``keys rotate`` adds a key while servers run: their rings read it from the file when they meet it."""
+    path = tmp_path / "storage.key"
+    serving = create_key_file(path)
+    old_blob = serving.encrypt(b"before", b"f1")
+    rotating = KeyRing.load(path)
+    new_id = rotating.add_key()
+    rotating.save()
+    new_blob = rotating.encrypt(b"after", b"f2")
+    assert serving.decrypt(new_blob, b"f2") == b"after"
+    assert serving.current_key_id == new_id
+    assert serving.decrypt(old_blob, b"f1") == b"before"
+    with pytest.raises(DecryptionError, match="no key"):
+        serving.decrypt(KeyRing({"zz": b"k" * 32}).encrypt(b"x"), b"")

@@ -99,14 +99,24 @@ class KeyRing:
             raise DecryptionError("not an encrypted blob of a known version")
         end = 2 + blob[1]
         key_id = blob[2:end].decode("ascii", "replace")
-        cipher = self._ciphers.get(key_id)
-        if cipher is None:
-            raise DecryptionError(f"no key {key_id!r} in the key ring")
+        cipher = self._ciphers.get(key_id) or self._reload(key_id)
         nonce = blob[end:end + NONCE_BYTES]
         try:
             return cipher.decrypt(nonce, blob[end + NONCE_BYTES:], blob[:end] + aad)
         except (InvalidTag, ValueError):
             raise DecryptionError("content or associated data was altered") from None
+
+    def _reload(self, key_id: str) -> AESGCM:
+        """A key added to the file since it was loaded (``keys rotate`` while serving): adopt the file's keys."""
+        if self.path is None:
+            raise DecryptionError(f"no key {key_id!r} in the key ring")
+        fresh = KeyRing.load(self.path)
+        if key_id not in fresh._keys:
+            raise DecryptionError(f"no key {key_id!r} in the key ring")
+        keys = {**self._keys, **fresh._keys}  # new keys come last, so the newest encrypts from now on
+        self._ciphers = {**self._ciphers, **fresh._ciphers}
+        self._keys = keys
+        return self._ciphers[key_id]
 
     def add_key(self) -> str:
         """Add a new random key as the newest; returns its id. Call :meth:`save` after."""
