@@ -25,8 +25,9 @@ from b2b_soap.security import SCHOOL_PROCESSES, hash_password
 from b2b_soap.transfer.crypto import create_key_file
 from b2b_soap.transfer.writer import example_header, make_example_pupils, write_student_file
 
-__all__ = ["ServiceEnv", "PASSWORD", "student_file", "file_header"]
+__all__ = ["ServiceEnv", "PASSWORD", "TNS", "student_file", "file_header", "fault_code"]
 
+TNS = "http://schemas.b2b-soap.org/student/2026/01"
 PASSWORD = "correct horse battery staple"
 LA_NUMBER = "999"
 _HASH = hash_password(PASSWORD)  # scrypt is slow: hash the shared test password once
@@ -148,3 +149,10 @@ def file_header(client, data: bytes, *, guid: str | None = None, data_type: str 
                        TotalBytes=len(data) if total is None else total,
                        Sha256=sha256 or hashlib.sha256(data).hexdigest(), Compression=compression,
                        PartNumber=part, PartCount=parts, CreatedUtc=None)
+
+
+def fault_code(fault, client) -> str:
+    """The Code of a typed B2BFault (a ``zeep.exceptions.Fault``); its Message must be the faultstring."""
+    detail = client.get_element(f"{{{TNS}}}B2BFault").parse(fault.detail[0], client.wsdl.types)
+    assert detail.Message == fault.message
+    return detail.Code

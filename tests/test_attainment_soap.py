@@ -18,15 +18,12 @@ from b2b_soap.db import Alert, AttainmentImport, AttainmentResult, Base, Virtual
 from b2b_soap.licensing import FEATURES
 from b2b_soap.transfer.writer import make_example_pupils
 from server import running_server, zeep_client
-from service_setup import PASSWORD, ServiceEnv, file_header, student_file
+from service_setup import PASSWORD, ServiceEnv, file_header, student_file, TNS, fault_code
 from test_attainment_support import LAESTAB, attainment_bytes, link_pupils, sqlite_only
 
-TNS = "http://schemas.b2b-soap.org/student/2026/01"
 LIMIT = 2_097_152
 
 
-def fault_code(fault: zeep.exceptions.Fault, client) -> str:
-    return client.get_element(f"{{{TNS}}}B2BFault").parse(fault.detail[0], client.wsdl.types).Code
 
 
 @pytest.fixture

@@ -11,15 +11,10 @@ import zeep
 
 from b2b_soap.security import ADMINISTRATION, REPORTS
 from server import ROOT, running_server, zeep_client
-from service_setup import PASSWORD, ServiceEnv, file_header, student_file
-
-TNS = "http://schemas.b2b-soap.org/student/2026/01"
+from service_setup import PASSWORD, ServiceEnv, file_header, student_file, TNS, fault_code
 
 
-def fault_code(fault: zeep.exceptions.Fault, client) -> str:
-    detail = client.get_element(f"{{{TNS}}}B2BFault").parse(fault.detail[0], client.wsdl.types)
-    assert detail.Message == fault.message
-    return detail.Code
+
 
 
 @pytest.fixture

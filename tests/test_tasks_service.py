@@ -10,13 +10,10 @@ from sqlalchemy import select
 from b2b_soap import alerts, tasks
 from b2b_soap.db import Alert, AspectHierarchy, AuditEntry, Base, ScheduledTask, session_scope
 from server import running_server, zeep_client
-from service_setup import PASSWORD, ServiceEnv
-
-TNS = "http://schemas.b2b-soap.org/student/2026/01"
+from service_setup import PASSWORD, ServiceEnv, TNS, fault_code
 
 
-def fault_code(fault: zeep.exceptions.Fault, client) -> str:
-    return client.get_element(f"{{{TNS}}}B2BFault").parse(fault.detail[0], client.wsdl.types).Code
+
 
 
 @pytest.fixture
