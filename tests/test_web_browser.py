@@ -88,10 +88,28 @@ class Pages:
         from selenium.webdriver.common.by import By
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
+    def _navigate(self, action) -> None:
+        """Do ``action`` and wait until the page it leads to has loaded (every action is a form post).
+
+        A marker set on the old page's window is gone once the browser shows the next page.
+        """
+        from selenium.common.exceptions import WebDriverException
+        from selenium.webdriver.support.wait import WebDriverWait
+        self.driver.execute_script("window.b2bOldPage = true;")
+        action()
+        WebDriverWait(self.driver, 30, ignored_exceptions=(WebDriverException,)).until(
+            lambda driver: driver.execute_script(
+                "return window.b2bOldPage === undefined && document.readyState === 'complete';"))
+
+    def click(self, css: str) -> None:
+        """Follow a link or press a button found by ``css``."""
+        self._navigate(lambda: self.find(css).click())
+
     def press(self, text: str, within: str = "main") -> None:
+        """Press the button labelled ``text``."""
         from selenium.webdriver.common.by import By
-        button = self.find(within).find_element(By.XPATH, f".//button[normalize-space(.)={json.dumps(text)}]")
-        button.click()
+        self._navigate(lambda: self.find(within).find_element(
+            By.XPATH, f".//button[normalize-space(.)={json.dumps(text)}]").click())
 
     def fill(self, field_id: str, value: str) -> None:
         element = self.find(f"#{field_id}")
@@ -207,10 +225,10 @@ def test_review_journey(pages, site):
     pages.go("/unmatched/")
     assert pages.h1 == "Unmatched pupils"
     pages.check("unmatched")
-    pages.find(f"a[href$='/unmatched/{ids['amy']}']").click()
+    pages.click(f"a[href$='/unmatched/{ids['amy']}']")
     assert pages.h1 == "Amy Smith" and "Candidate 2" in pages.text and "Carers and contacts" in pages.text
     pages.check("unmatched-record")
-    pages.find(f"form[action$='/unmatched/{ids['amy']}/match'] button").click()
+    pages.click(f"form[action$='/unmatched/{ids['amy']}/match'] button")
     assert "The record has been matched" in pages.text and "Smith, Amy" not in pages.text
 
     pages.go(f"/unmatched/{ids['searcher']}/search?surname=jon")
@@ -219,7 +237,7 @@ def test_review_journey(pages, site):
 
     pages.go(f"/unmatched/{ids['newbie']}")
     pages.check("unmatched-no-candidates")
-    pages.find(f"form[action$='/unmatched/{ids['newbie']}/create'] button").click()
+    pages.click(f"form[action$='/unmatched/{ids['newbie']}/create'] button")
     assert "A new person has been created and matched" in pages.text
 
     pages.go("/conflicts/")
@@ -227,19 +245,19 @@ def test_review_journey(pages, site):
     pages.check("conflicts")
     pages.go(f"/conflicts/person/{ids['ben_person']}")
     pages.check("conflicts-person")
-    pages.find("form[action*='/resolve'] button[value=take]").click()
+    pages.click("form[action*='/resolve'] button[value=take]")
     assert "1 conflict resolved: took the incoming value" in pages.text
 
     pages.go("/conflicts/")
     for label in pages.find_all("label[for^=conflict-]"):
         if "Cat" in label.get_attribute("textContent"):
             label.click()
-    pages.find("button[value=keep]").click()
+    pages.click("button[value=keep]")
     assert "2 conflicts resolved: kept the LA value" in pages.text
 
     pages.go("/reports/")
     pages.check("reports")
-    pages.find("a[href$='/reports/9991001']").click()
+    pages.click("a[href$='/reports/9991001']")
     assert pages.find("#waiting-unmatched").text == "2"  # 4 waiting, Amy matched and Zara created
     assert pages.find("#open-conflicts").text == "1"
     assert pages.find_all("svg.b2b-chart rect")
