@@ -22,7 +22,6 @@ import gzip
 import hashlib
 import http.client
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -32,7 +31,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,10 +42,10 @@ from sqlalchemy import create_engine, func, insert, make_url, select, text  # no
 from b2b_soap.db import CarerLink, IncomingRecord, Person, QueueEntry, VirtualFile, normalise_url  # noqa: E402
 from b2b_soap.db import session_scope, upgrade, utcnow  # noqa: E402
 from b2b_soap.synth import generate_population  # noqa: E402
-from b2b_soap.transfer import Bs7666Address, IncomingContact, IncomingPupil  # noqa: E402
-from b2b_soap.transfer.writer import example_header, make_example_pupils, write_student_file  # noqa: E402
+from b2b_soap.transfer.writer import example_header, write_student_file  # noqa: E402
 from server import free_port  # noqa: E402
 from service_setup import PASSWORD, ServiceEnv  # noqa: E402
+from synthetic_files import PupilMaker  # noqa: E402
 
 TNS = "http://schemas.b2b-soap.org/student/2026/01"
 ACTION = f'"{TNS}/IB2BStudentService/UploadFile"'
@@ -127,44 +126,10 @@ class FileMaker:
     """Student files of pupils drawn from the population (as ``bench/processing_file.py``)."""
 
     def __init__(self, persons, links) -> None:
-        self.by_id = {p.id: p for p in persons}
-        self.carers: dict[str, list] = {}
-        for link in links:
-            self.carers.setdefault(link.child_id, []).append(link)
-        today = date.today()
-        self.children = [p for p in persons if p.is_child and 5 <= (today - p.dob).days // 365 <= 16]
-
-    @staticmethod
-    def _home(person) -> Bs7666Address:
-        return Bs7666Address(paon=person.address, town=person.town, postcode=person.postcode)
+        self.maker = PupilMaker(persons, links)
 
     def pupils(self, count: int, seed: int, estab: str) -> list:
-        rng = random.Random(seed)
-        chosen = rng.sample(self.children, min(len(self.children), int(count * 0.9)))
-        pupils = []
-        for child in chosen:
-            forename, surname, home = child.forename, child.surname, self._home(child)
-            roll = rng.random()
-            if roll < 0.04:
-                forename = forename[:-1] + ("a" if forename[-1] != "a" else "e")
-            elif roll < 0.07:
-                home = Bs7666Address(paon="3 Mill Lane", town="Northbridge", postcode="NB3 9QT")
-            elif roll < 0.09:
-                surname = rng.choice(("Robinson", "Ahmed", "Kowalski"))
-            contacts = [IncomingContact(sims_guid=str(uuid.UUID(int=rng.getrandbits(128))), forename=c.forename,
-                                        surname=c.surname, relationship="PAM" if c.gender == "F" else "PAF",
-                                        parental_responsibility=link.parental_responsibility,
-                                        priority=link.priority, gender=c.gender, address=c.address, town=c.town,
-                                        postcode=c.postcode, address_detail=self._home(c))
-                        for link in self.carers.get(child.id, [])[:2] for c in [self.by_id[link.carer_id]]]
-            pupils.append(IncomingPupil(sims_guid=str(uuid.UUID(int=rng.getrandbits(128))), upn=child.upn,
-                                        surname=surname, forename=forename, dob=child.dob, ncy="5",
-                                        enrol_status="C", entry_date=date(2024, 9, 2), gender=child.gender,
-                                        address=home.paon, town=home.town, postcode=home.postcode,
-                                        address_detail=home, contacts=contacts))
-        pupils += make_example_pupils(count - len(pupils), seed + 1_000_003, estab=estab)
-        rng.shuffle(pupils)
-        return pupils
+        return self.maker.pupils(count, seed, estab, new_pupils_seed=seed + 1_000_003)
 
     def upload(self, laestab: str, username: str, pupils: int, seed: int) -> Upload:
         data = write_student_file(example_header(source_laestab=laestab), self.pupils(pupils, seed, laestab[3:]))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
-import random
 import resource
 import sys
 import tempfile
@@ -33,9 +32,10 @@ from b2b_soap.db import Base, CarerLink, Person, session_scope, upgrade, utcnow 
 from b2b_soap.processing import cache_for  # noqa: E402
 from b2b_soap.processing.run import process_next  # noqa: E402
 from b2b_soap.synth import generate_population  # noqa: E402
-from b2b_soap.transfer import Bs7666Address, IncomingContact, IncomingPupil, create_key_file  # noqa: E402
+from b2b_soap.transfer import IncomingPupil, create_key_file  # noqa: E402
 from b2b_soap.transfer.store import FileStore, UploadHeader, Uploader  # noqa: E402
-from b2b_soap.transfer.writer import example_header, make_example_pupils, write_student_file  # noqa: E402
+from b2b_soap.transfer.writer import example_header, write_student_file  # noqa: E402
+from synthetic_files import PupilMaker  # noqa: E402
 
 LAESTAB = "9994001"
 
@@ -64,41 +64,8 @@ def load_population(ctx: AppContext, size: int):
     return persons, links
 
 
-def _home(person) -> Bs7666Address:
-    return Bs7666Address(paon=person.address, town=person.town, postcode=person.postcode)
-
-
 def make_pupils(persons, links, count: int, seed: int) -> list[IncomingPupil]:
-    rng = random.Random(seed)
-    by_id = {p.id: p for p in persons}
-    carers: dict[str, list] = {}
-    for link in links:
-        carers.setdefault(link.child_id, []).append(link)
-    children = [p for p in persons if p.is_child and 5 <= (date.today() - p.dob).days // 365 <= 16]
-    chosen = rng.sample(children, int(count * 0.9))
-    pupils = []
-    for child in chosen:
-        forename, surname, home = child.forename, child.surname, _home(child)
-        roll = rng.random()
-        if roll < 0.04:
-            forename = forename[:-1] + ("a" if forename[-1] != "a" else "e")
-        elif roll < 0.07:
-            home = Bs7666Address(paon="3 Mill Lane", town="Northbridge", postcode="NB3 9QT")
-        elif roll < 0.09:
-            surname = rng.choice(("Robinson", "Ahmed", "Kowalski"))
-        contacts = [IncomingContact(sims_guid=str(uuid.UUID(int=rng.getrandbits(128))), forename=c.forename,
-                                    surname=c.surname, relationship="PAM" if c.gender == "F" else "PAF",
-                                    parental_responsibility=link.parental_responsibility, priority=link.priority,
-                                    gender=c.gender, address=c.address, town=c.town, postcode=c.postcode,
-                                    address_detail=_home(c))
-                    for link in carers.get(child.id, [])[:2] for c in [by_id[link.carer_id]]]
-        pupils.append(IncomingPupil(sims_guid=str(uuid.UUID(int=rng.getrandbits(128))), upn=child.upn,
-                                    surname=surname, forename=forename, dob=child.dob, ncy="5", enrol_status="C",
-                                    entry_date=date(2024, 9, 2), gender=child.gender, address=home.paon,
-                                    town=home.town, postcode=home.postcode, address_detail=home, contacts=contacts))
-    pupils += make_example_pupils(count - len(pupils), seed, estab=LAESTAB[3:])
-    rng.shuffle(pupils)
-    return pupils
+    return PupilMaker(persons, links).pupils(count, seed, estab=LAESTAB[3:])
 
 
 def store(ctx: AppContext, pupils) -> str:
