@@ -9,6 +9,7 @@ from sqlalchemy import select
 from ..db import Base, session_scope
 from ..downloads import pending_downloads, queue_download
 from ..errors import NotFound
+from ._shared import cli_actor
 from .common import context_from_args, emit
 
 __all__ = ["register", "handler_queue", "handler_list"]
@@ -41,7 +42,7 @@ def handler_queue(args: argparse.Namespace) -> int:
     with context_from_args(args) as ctx:
         content = args.file.read_bytes()
         with session_scope(ctx.sessions) as session:
-            rows = queue_download(session, ctx.keyring, "cli", args.base, args.name or args.file.name, content,
+            rows = queue_download(session, ctx.keyring, cli_actor(), args.base, args.name or args.file.name, content,
                                   args.data_type)
             laestabs = {row.base_id: laestab for row, laestab in zip(rows, dict.fromkeys(args.base))}
             emit(args, [_row(r, laestabs[r.base_id]) for r in rows], COLUMNS)

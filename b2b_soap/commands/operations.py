@@ -7,6 +7,7 @@ import sys
 
 from ..db import session_scope
 from ..operations import backup, keys, privacy, retention
+from ._shared import cli_actor
 from .common import context_from_args, emit, emit_one, settings_from_args
 
 __all__ = ["register"]
@@ -128,7 +129,7 @@ def _register_privacy(subparsers) -> None:
     erase.add_argument("--force", action="store_true", help="erase even while in an unresolved queue")
     erase.add_argument("--purge-files", action="store_true",
                        help="also empty processed or rejected transfer files that mention the person")
-    erase.add_argument("--actor", default="cli", help="name recorded in the audit log")
+    erase.add_argument("--actor", default=cli_actor(), help="name recorded in the audit log")
     erase.set_defaults(handler=_privacy_erase)
     run = actions.add_parser("retention", help="delete data past its retention period now")
     run.add_argument("--incoming-days", type=int, help="matched or rejected incoming records")

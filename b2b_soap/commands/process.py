@@ -13,11 +13,12 @@ from pathlib import Path
 from .. import review
 from ..db import session_scope
 from ..processing import run_pending
+from ._shared import cli_actor
 from .common import context_from_args, emit, emit_one
 
 __all__ = ["register"]
 
-ACTOR = "cli"
+ACTOR = cli_actor()  # the operating-system user, as the set-up commands record it
 UNMATCHED_COLUMNS = ("id", "base", "forename", "surname", "dob", "age", "ncy", "postcode", "decision",
                      "has_candidates", "received_at")
 CONFLICT_COLUMNS = ("id", "person_id", "forename", "surname", "field", "la_value", "incoming_value", "base",

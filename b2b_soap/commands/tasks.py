@@ -9,11 +9,12 @@ from sqlalchemy import select
 from .. import tasks
 from ..db import Base, ScheduledTask, session_scope
 from ..errors import NotFound, ValidationFailed
+from ._shared import cli_actor
 from .common import context_from_args, emit, emit_one
 
 __all__ = ["register", "handler_list", "handler_add", "handler_update", "handler_delete"]
 
-ACTOR = "cli"
+ACTOR = cli_actor()  # the operating-system user, as the set-up commands record it
 COLUMNS = ("task_id", "base", "name", "data_type", "direction", "owner", "enabled", "frequency", "time_of_day",
            "days_of_week", "day_of_month", "nc_years", "version", "modified_at")
 
