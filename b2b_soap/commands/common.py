@@ -1,4 +1,5 @@
-"""Helpers every command uses: settings and context from the arguments, output, passwords."""
+"""Helpers every command uses: settings and context from the arguments, options accepted after the
+sub-command, the acting user, one transaction per command, output, passwords."""
 from __future__ import annotations
 
 import argparse
@@ -6,14 +7,20 @@ import getpass
 import json
 import os
 import sys
+from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from ..config import Settings, load_settings
 from ..context import AppContext
-from ..errors import ValidationFailed
+from ..db import session_scope
+from ..errors import InternalError, ValidationFailed
 
-__all__ = ["settings_from_args", "context_from_args", "emit", "emit_one", "read_password"]
+__all__ = ["settings_from_args", "context_from_args", "emit", "emit_one", "read_password", "options",
+           "cli_actor", "admin_session"]
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -78,3 +85,32 @@ def read_password(args: argparse.Namespace, prompt: str = "Password: ") -> str:
     if getpass.getpass("Again: ") != first:
         raise ValidationFailed("the two passwords differ")
     return first
+
+
+def options() -> argparse.ArgumentParser:
+    """A parent parser so ``--json`` and ``--config`` also work after the sub-command."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="machine-readable output")
+    parent.add_argument("--config", default=argparse.SUPPRESS, help="configuration file")
+    return parent
+
+
+def cli_actor() -> str:
+    """Who the audit log names for a CLI change: the operating-system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+@contextmanager
+def admin_session(args: argparse.Namespace) -> Iterator[tuple[AppContext, Session]]:
+    """The context and one transaction: committed when the command succeeds, rolled back otherwise."""
+    with context_from_args(args) as ctx:
+        try:
+            with session_scope(ctx.sessions) as session:
+                yield ctx, session
+        except DBAPIError as exc:
+            first_line = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise InternalError(f"database error ({first_line}); has `b2b-soap init` been run?") from None

@@ -9,8 +9,7 @@ from sqlalchemy import select
 from ..db import Base, session_scope
 from ..downloads import pending_downloads, queue_download
 from ..errors import NotFound
-from ._shared import cli_actor
-from .common import context_from_args, emit
+from .common import cli_actor, context_from_args, emit
 
 __all__ = ["register", "handler_queue", "handler_list"]
 

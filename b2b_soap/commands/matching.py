@@ -4,8 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ..processing.training import describe_model, reset_model, set_thresholds, train_and_store
-from ._shared import admin_session, cli_actor, options
-from .common import emit_one
+from .common import admin_session, cli_actor, emit_one, options
 
 __all__ = ["register"]
 

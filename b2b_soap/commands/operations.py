@@ -7,8 +7,7 @@ import sys
 
 from ..db import session_scope
 from ..operations import backup, keys, privacy, retention
-from ._shared import cli_actor
-from .common import context_from_args, emit, emit_one, settings_from_args
+from .common import cli_actor, context_from_args, emit, emit_one, settings_from_args
 
 __all__ = ["register"]
 

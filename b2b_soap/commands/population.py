@@ -8,8 +8,7 @@ from ..admin._personfields import FIELDS
 from ..admin.persons import (OPTIONAL_COLUMNS, REQUIRED_COLUMNS, get_person, import_persons_csv,
                              person_record, update_person)
 from ..errors import ValidationFailed
-from ._shared import admin_session, cli_actor, options
-from .common import emit, emit_one
+from .common import admin_session, cli_actor, emit, emit_one, options
 from .progress import StderrProgress
 
 __all__ = ["register", "EXIT_ROWS_SKIPPED"]

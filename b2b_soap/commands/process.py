@@ -13,8 +13,7 @@ from pathlib import Path
 from .. import review
 from ..db import session_scope
 from ..processing import run_pending
-from ._shared import cli_actor
-from .common import context_from_args, emit, emit_one
+from .common import cli_actor, context_from_args, emit, emit_one
 
 __all__ = ["register"]
 

@@ -16,8 +16,7 @@ from ..db import Licence
 from ..errors import NotFound, ValidationFailed
 from ..licensing import (FEATURES, LicenceError, generate_keypair, issue_licence, load_private_key,
                          verify_licence)
-from ._shared import admin_session, cli_actor, options
-from .common import emit, emit_one, read_password, settings_from_args
+from .common import admin_session, cli_actor, emit, emit_one, options, read_password, settings_from_args
 
 __all__ = ["register"]
 

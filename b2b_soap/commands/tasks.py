@@ -9,8 +9,7 @@ from sqlalchemy import select
 from .. import tasks
 from ..db import Base, ScheduledTask, session_scope
 from ..errors import NotFound, ValidationFailed
-from ._shared import cli_actor
-from .common import context_from_args, emit, emit_one
+from .common import cli_actor, context_from_args, emit, emit_one
 
 __all__ = ["register", "handler_list", "handler_add", "handler_update", "handler_delete"]
 
