@@ -104,6 +104,8 @@ class ProcessingSettings:
     enabled: bool = _opt(True, "run the processing worker inside serve")
     poll_seconds: float = _opt(2.0, "how often an idle worker looks for files", min=0.05, max=3600)
     max_attempts: int = _opt(3, "attempts before a file is marked Failed", min=1, max=100)
+    lease_seconds: int = _opt(600, "how long a worker's claim on a file lasts; a killed worker's file is "
+                                   "taken up again after this", min=30, max=86400)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ import os
 import re
 import threading
 import time
-from datetime import timedelta as _timedelta
 from typing import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
@@ -118,18 +117,13 @@ def count_match_decision(kind: str, count: int = 1) -> None:
         MATCH_DECISIONS.labels(_pick(kind, MATCH_KINDS)).inc(count)
 
 
-def file_processed(data_type: str, decisions: Iterable[str], claimed_until=None, lease_seconds: float = 0,
-                   outcome: str = "ok") -> None:
+def file_processed(data_type: str, decisions: Iterable[str], seconds: float, outcome: str = "ok") -> None:
     """A file processed by the queue worker: its processing time and its match decisions by kind.
 
-    The time is measured from the claim (``claimed_until - lease_seconds``, both from the
-    queue's :class:`~b2b_soap.processing.queue.Claim`) to now. Never raises.
+    Never raises.
     """
     try:
-        if claimed_until is not None:
-            from .db import utcnow
-            claimed_at = claimed_until.replace(tzinfo=None) - _timedelta(seconds=lease_seconds)
-            observe_processing(data_type, (utcnow() - claimed_at).total_seconds(), outcome)
+        observe_processing(data_type, seconds, outcome)
         counts: dict[str, int] = {}
         for kind in decisions:
             counts[kind] = counts.get(kind, 0) + 1

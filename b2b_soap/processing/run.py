@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date
 from typing import IO, Any, Sequence
@@ -29,7 +30,7 @@ from .after_match import AfterMatch, MatchedRecord
 from .incoming import Parsed, parsed_records
 from .linking import Outcome, link_batch
 from .population import PopulationCache, cache_for
-from .queue import LEASE_SECONDS, Claim, claim_next, finish, give_back
+from .queue import Claim, claim_next, finish, give_back
 from .. import metrics
 
 __all__ = ["FileResult", "process_next", "run_pending", "process_claimed", "worker_name", "open_content",
@@ -154,6 +155,7 @@ def _write(session: Session, vf: VirtualFile, parsed: list[Parsed], outcomes: di
 def process_claimed(ctx: AppContext, claim: Claim, cache: PopulationCache | None = None,
                     today: date | None = None) -> FileResult:
     """Process a file this worker has claimed; raises on failure (the caller decides what next)."""
+    started = time.perf_counter()
     cache = cache or cache_for(ctx.engine)
     today = today or date.today()
     with session_scope(ctx.sessions) as session:
@@ -168,7 +170,7 @@ def process_claimed(ctx: AppContext, claim: Claim, cache: PopulationCache | None
         if not finish(session, claim):
             raise LostClaim(f"file {claim.file_id}: the claim ran out before the results were written")
         result = _write(session, vf, parsed, outcomes, defaults)
-    metrics.file_processed(vf.data_type, (o.decision for o in outcomes.values()), claim.claimed_until, LEASE_SECONDS)
+    metrics.file_processed(vf.data_type, (o.decision for o in outcomes.values()), time.perf_counter() - started)
     return result
 
 
@@ -196,7 +198,7 @@ def process_next(ctx: AppContext, worker: str | None = None, cache: PopulationCa
     """Claim and process one waiting file; None when the queue has nothing ready."""
     worker = worker or worker_name()
     with session_scope(ctx.sessions) as session:
-        claim = claim_next(session, worker)
+        claim = claim_next(session, worker, lease_seconds=ctx.settings.processing.lease_seconds)
     if claim is None:
         return None
     if claim.attempt > ctx.settings.processing.max_attempts:
