@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["RunningServer", "running_server", "start_server", "zeep_client", "free_port", "http_post"]
+__all__ = ["RunningServer", "running_server", "start_server", "zeep_client", "free_port", "http_post", "wait_for"]
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDENT_PATH, ADMIN_PATH = "/B2BStudent.svc", "/B2BAdmin.svc"
@@ -149,3 +149,14 @@ def http_post(server: RunningServer, body: bytes, *, path: str = STUDENT_PATH, h
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()
+
+
+def wait_for(condition, timeout: float, what: str = "the condition", interval: float = 0.1):
+    """Poll ``condition`` until it returns something truthy (returned), or fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from b2b_soap.config import settings_from_dict
 from b2b_soap.context import AppContext
 from b2b_soap.db import AuditEntry, JobRun, utcnow
 from b2b_soap.maintenance.locks import job_lock
+from server import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,15 +51,6 @@ def _runs(ctx) -> list[JobRun]:
         return list(s.scalars(select(JobRun).order_by(JobRun.fire_time)))
 
 
-def _wait_for(predicate, timeout: float, step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("timed out")
-
 
 def test_two_workers_run_each_fire_once_even_when_one_is_killed(tmp_path, postgres_url):
     config = tmp_path / "b2b-soap.toml"
@@ -69,14 +60,14 @@ def test_two_workers_run_each_fire_once_even_when_one_is_killed(tmp_path, postgr
     ctx = AppContext(settings_from_dict({"database": {"url": postgres_url}}, environ={}))
     workers = [_start(config), _start(config)]
     try:
-        _wait_for(lambda: len([r for r in _runs(ctx) if r.outcome == "ok"]) >= 3, 20)
+        wait_for(lambda: len([r for r in _runs(ctx) if r.outcome == "ok"]) >= 3, 20, "three runs", 0.05)
         # Kill whichever worker is in the middle of a run.
-        running = _wait_for(lambda: [r for r in _runs(ctx) if r.outcome == "running"], 10, 0.02)[0]
+        running = wait_for(lambda: [r for r in _runs(ctx) if r.outcome == "running"], 10, "a running job", 0.02)[0]
         victim = next(w for w in workers if running.worker.endswith(f":{w.pid}"))
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
-        _wait_for(lambda: len([r for r in _runs(ctx) if r.fire_time > running.fire_time
-                               and r.outcome == "ok"]) >= 3, 20)
+        wait_for(lambda: len([r for r in _runs(ctx) if r.fire_time > running.fire_time
+                              and r.outcome == "ok"]) >= 3, 20, "three runs after the kill", 0.05)
     finally:
         for worker in workers:
             if worker.poll() is None:

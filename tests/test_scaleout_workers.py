@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select, update
 
 from b2b_soap.db import IncomingRecord, QueueEntry, VirtualFile, session_scope, utcnow
-from server import ROOT, free_port, zeep_client
+from server import ROOT, free_port, wait_for, zeep_client
 from service_setup import PASSWORD, ServiceEnv, file_header, student_file
 
 BASES = 6
@@ -46,15 +46,6 @@ def _children(parent: int) -> set[int]:
                 found.add(int(entry.name))
     return found
 
-
-def _wait(condition, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def _start_workers(config: Path, port: int, workers: int, log: Path) -> subprocess.Popen:
@@ -78,7 +69,7 @@ def _upload_all(server: _Server, username: str, laestab: str, seeds: list[int], 
                 started: threading.Event) -> None:
     """Upload each file, retrying (same FileGuid: idempotent) when a process dies under the call."""
     try:
-        client = _wait(lambda: _client(server, username), 20, "a WSDL")
+        client = wait_for(lambda: _client(server, username), 20, "a WSDL")
         for seed in seeds:
             data = student_file(laestab, PUPILS, seed=seed)
             guid = str(uuid.uuid4())
@@ -115,8 +106,8 @@ def test_three_processes_process_every_file_exactly_once(tmp_path: Path, postgre
     parent = _start_workers(env.config_path, port, WORKERS, log)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: _health(url), 30, "the server to answer")
-        first = _wait(lambda: (c := _children(parent.pid)) and len(c) == WORKERS and c, 20, "3 workers")
+        wait_for(lambda: _health(url), 30, "the server to answer")
+        first = wait_for(lambda: (c := _children(parent.pid)) and len(c) == WORKERS and c, 20, "3 workers")
         receipts: dict[str, tuple] = {}
         errors: list[str] = []
         started = threading.Event()
@@ -128,7 +119,7 @@ def test_three_processes_process_every_file_exactly_once(tmp_path: Path, postgre
             thread.start()
 
         # Kill one process while uploads are in flight and the queue is being worked.
-        _wait(lambda: len(receipts) >= 8, 40, "the first receipts")
+        wait_for(lambda: len(receipts) >= 8, 40, "the first receipts")
         victim = random.Random(8).choice(sorted(first))
         os.kill(victim, signal.SIGKILL)
         # Its claim (if it held one) would be free again when the 10-minute lease runs out;
@@ -136,7 +127,7 @@ def test_three_processes_process_every_file_exactly_once(tmp_path: Path, postgre
         with session_scope(env.ctx.sessions) as session:
             session.execute(update(QueueEntry).where(QueueEntry.claimed_by.like(f"%:{victim}:%"))
                             .values(claimed_until=utcnow()))
-        replaced = _wait(lambda: (c := _children(parent.pid)) and len(c) == WORKERS and victim not in c and c,
+        replaced = wait_for(lambda: (c := _children(parent.pid)) and len(c) == WORKERS and victim not in c and c,
                          20, "the supervisor to restart the killed worker")
         assert len(replaced & first) == WORKERS - 1
 
@@ -152,7 +143,7 @@ def test_three_processes_process_every_file_exactly_once(tmp_path: Path, postgre
                                          .where(VirtualFile.status != "Processed"))
             return queued == 0 and waiting == 0
 
-        _wait(drained, 40, "every file to be processed", interval=0.3)
+        wait_for(drained, 40, "every file to be processed", interval=0.3)
 
         with session_scope(env.ctx.sessions) as session:
             files = {vf.file_guid: vf for vf in session.scalars(select(VirtualFile))}
