@@ -1,5 +1,5 @@
 """Database models, engine and sessions."""
-from .accounts import AuditEntry, Base, Group, GroupMember, GroupPermission, Licence, SystemDefault, User, WebSession
+from .accounts import PERSON_ERASED, AuditEntry, Base, Group, GroupMember, GroupPermission, Licence, SystemDefault, User, WebSession
 from .attainment import (Aspect, AspectHierarchy, AttainmentImport, AttainmentResult, HierarchyAspect,
                          SuspenseItem)
 from .base import Model, utcnow
@@ -12,7 +12,7 @@ from .scheduling import Alert, JobRun, ScheduledTask
 __all__ = [
     "Model", "utcnow", "make_engine", "make_sessionmaker", "session_scope", "upgrade", "normalise_url",
     "is_sqlite",
-    "Base", "User", "Group", "GroupMember", "GroupPermission", "SystemDefault", "Licence", "AuditEntry",
+    "Base", "User", "Group", "GroupMember", "GroupPermission", "SystemDefault", "Licence", "AuditEntry", "PERSON_ERASED",
     "WebSession", "VirtualFile", "FilePart", "QueueEntry", "Download", "Person", "PersonIdentifier",
     "CarerLink", "Enrolment", "IncomingRecord", "MatchCandidate", "Finding", "Conflict", "CacheEntry",
     "MatchModelRow", "ScheduledTask", "JobRun", "Alert", "AspectHierarchy", "Aspect", "HierarchyAspect",

@@ -83,6 +83,11 @@ class Licence(Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+# The audit action of a person's erasure: its tombstone outlives retention, and processing
+# workers read it to drop the person from their in-memory population.
+PERSON_ERASED = "person.erase"
+
+
 class AuditEntry(Model):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -17,7 +17,7 @@ from sqlalchemy import Text, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..admin.persons import get_person
-from ..db import (AttainmentResult, AuditEntry, Base, CacheEntry, CarerLink, Conflict, Enrolment, FilePart, Finding,
+from ..db import (PERSON_ERASED, AttainmentResult, AuditEntry, Base, CacheEntry, CarerLink, Conflict, Enrolment, FilePart, Finding,
                   IncomingRecord, MatchCandidate, Person, PersonIdentifier, SuspenseItem, VirtualFile, utcnow)
 from ..errors import ValidationFailed
 from ..security import audit
@@ -226,7 +226,7 @@ def erase_person(session: Session, person_id: int | str, actor: str, force: bool
     session.flush()
     purged, kept = _purge(session, files) if purge_files else ([], [f.id for f in files if f.content is not None])
     counts.update(person_id=pid, forced=bool(blockers), files_purged=purged, files_still_holding=kept)
-    audit(session, actor, "person.erase", "person", pid, None,
+    audit(session, actor, PERSON_ERASED, "person", pid, None,
           {k: v for k, v in counts.items() if k not in ("files_purged", "files_still_holding")},
           detail="person erased")
     return counts

@@ -13,13 +13,13 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 
 from ..context import AppContext
-from ..db import AuditEntry, Conflict, IncomingRecord, session_scope, utcnow
+from ..db import PERSON_ERASED, AuditEntry, Conflict, IncomingRecord, session_scope, utcnow
 
 __all__ = ["run_retention", "DECIDED", "KEEP_AUDIT_ACTIONS"]
 
 BATCH = 1000
 DECIDED = ("matched", "rejected")
-KEEP_AUDIT_ACTIONS = ("person.erase",)
+KEEP_AUDIT_ACTIONS = (PERSON_ERASED,)
 
 
 def _old_incoming(cutoff):

@@ -12,12 +12,12 @@ import json
 import threading
 import weakref
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from ..db import Person, utcnow
+from ..db import PERSON_ERASED, AuditEntry, Person, utcnow
 from ..matching import MatchModel, MatchSettings, PopulationIndex, Record
 from .model import load_model
 
@@ -37,6 +37,13 @@ CARER_BLOCKING = ("forename_phonetic+surname_phonetic", "postcode+forename_initi
 def carer_settings(settings: MatchSettings) -> MatchSettings:
     rules = tuple(r for r in settings.blocking_rules if r in CARER_BLOCKING) or settings.blocking_rules
     return replace(settings, blocking_rules=rules)
+
+
+def _erased_since(session: Session, since: datetime) -> list[str]:
+    """Persons erased since ``since``: erasure is the only way a person row goes, and it is audited
+    in the same transaction, so the audit trail tells every process what to drop."""
+    return list(session.scalars(select(AuditEntry.object_id).where(
+        AuditEntry.at >= since, AuditEntry.action == PERSON_ERASED, AuditEntry.object_type == "person")))
 
 
 def age_on(dob: date, day: date) -> int:
@@ -102,10 +109,10 @@ class PopulationCache:
                                                 carer_settings(population.model.settings))
             self._carer_key = (today, carer_min)
         started = utcnow()
-        query = select(*PERSON_COLUMNS).where(Person.updated_at >= self._watermark - _OVERLAP)
+        since = self._watermark - _OVERLAP
         self._watermark = started
         changed = []
-        for row in session.execute(query):
+        for row in session.execute(select(*PERSON_COLUMNS).where(Person.updated_at >= since)):
             record = person_record(row)
             row_of = population.everyone.row_of.get(record.id)
             if row_of is None or population.everyone.records[row_of] != record:
@@ -114,13 +121,9 @@ class PopulationCache:
             population.everyone.add(changed)
             population.carers.add([r for r in changed if self._eligible(r, carer_min, today)])
             population.carers.remove([r.id for r in changed if not self._eligible(r, carer_min, today)])
-        if session.scalar(select(func.count(Person.id))) != len(population.everyone):
-            # persons were deleted: the index cannot see that, so start again
-            self._build(session, population.model, carer_min, today)
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._population = None
+        erased = _erased_since(session, since)
+        population.everyone.remove(erased)
+        population.carers.remove(erased)
 
 
 _CACHES: weakref.WeakKeyDictionary[Engine, PopulationCache] = weakref.WeakKeyDictionary()

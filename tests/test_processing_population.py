@@ -1,0 +1,63 @@
+"""A worker's in-memory population follows the database between files: new, changed and erased persons."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from b2b_soap.admin.persons import update_person
+from b2b_soap.db import IncomingRecord, MatchCandidate, session_scope
+from b2b_soap.operations.privacy import erase_person
+from processing_support import add_base, add_bystander, add_person, fresh_upn, pupil, upload_and_process
+
+HOME = dict(address="12 High Street", town="Exampleton", postcode="EX1 2AB")
+
+
+@pytest.fixture
+def base_id(ctx):
+    add_bystander(ctx)
+    return add_base(ctx)
+
+
+def outcome(ctx, file_id):
+    with session_scope(ctx.sessions) as session:
+        record = session.scalar(select(IncomingRecord).where(IncomingRecord.file_id == file_id))
+        offered = session.scalars(select(MatchCandidate.person_id).where(MatchCandidate.incoming_id == record.id))
+        return record.status, record.person_id, set(offered)
+
+
+def test_a_person_added_after_the_first_file_is_matched_by_the_next(ctx, base_id):
+    upn = fresh_upn()
+    first = upload_and_process(ctx, base_id, [pupil("Nia", "Okafor", date(2014, 2, 9), upn=upn, gender="F")])
+    assert outcome(ctx, first)[:2] == ("unmatched", None)
+    person = add_person(ctx, upn=upn, forename="Nia", surname="Okafor", dob=date(2014, 2, 9), gender="F", **HOME)
+    second = upload_and_process(ctx, base_id, [pupil("Nia", "Okafor", date(2014, 2, 9), upn=upn, gender="F")])
+    assert outcome(ctx, second)[:2] == ("matched", person)
+
+
+def test_a_changed_person_is_compared_with_their_new_values(ctx, base_id):
+    person = add_person(ctx, forename="Tomasz", surname="Nowak", dob=date(2013, 7, 21), gender="M", **HOME)
+    other = add_person(ctx, forename="Ellis", surname="Barrow", dob=date(2012, 1, 30), gender="M",
+                       address="4 Mill Road", town="Exampleton", postcode="EX3 5CD")
+    first = upload_and_process(ctx, base_id, [pupil("Tomasz", "Nowak", date(2013, 7, 21))])
+    assert outcome(ctx, first)[:2] == ("matched", person)
+    with session_scope(ctx.sessions) as session:
+        update_person(session, "officer", person, {"forename": "Ellis", "surname": "Barrow",
+                                                   "dob": "2012-01-31"})
+        update_person(session, "officer", other, {"forename": "Tomasz", "surname": "Nowak",
+                                                  "dob": "2013-07-21", "address": HOME["address"],
+                                                  "postcode": HOME["postcode"]})
+    second = upload_and_process(ctx, base_id, [pupil("Tomasz", "Nowak", date(2013, 7, 21))])
+    assert outcome(ctx, second)[:2] == ("matched", other)
+
+
+def test_an_erased_person_is_never_matched_or_offered_again(ctx, base_id):
+    upn = fresh_upn()
+    person = add_person(ctx, upn=upn, forename="Ida", surname="Lindqvist", dob=date(2015, 11, 2), gender="F", **HOME)
+    first = upload_and_process(ctx, base_id, [pupil("Ida", "Lindqvist", date(2015, 11, 2), upn=upn, gender="F")])
+    assert outcome(ctx, first)[:2] == ("matched", person)
+    with session_scope(ctx.sessions) as session:
+        erase_person(session, person, "dpo", force=True)
+    second = upload_and_process(ctx, base_id, [pupil("Ida", "Lindqvist", date(2015, 11, 2), upn=upn, gender="F")])
+    assert outcome(ctx, second) == ("unmatched", None, set())
