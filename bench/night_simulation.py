@@ -129,7 +129,7 @@ class FileMaker:
         self.maker = PupilMaker(persons, links)
 
     def pupils(self, count: int, seed: int, estab: str) -> list:
-        return self.maker.pupils(count, seed, estab, new_pupils_seed=seed + 1_000_003)
+        return self.maker.pupils(count, seed, estab)
 
     def upload(self, laestab: str, username: str, pupils: int, seed: int) -> Upload:
         data = write_student_file(example_header(source_laestab=laestab), self.pupils(pupils, seed, laestab[3:]))

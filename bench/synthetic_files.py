@@ -14,6 +14,10 @@ from b2b_soap.transfer.writer import make_example_pupils
 
 __all__ = ["PupilMaker"]
 
+# The pupils not in the population come from another random stream: one seeded like the
+# known pupils' would repeat their GUIDs, and a file with a GUID twice is rejected.
+NEW_PUPILS_SEED = 1_000_003
+
 
 def _home(person) -> Bs7666Address:
     return Bs7666Address(paon=person.address, town=person.town, postcode=person.postcode)
@@ -36,8 +40,8 @@ class PupilMaker:
                                 address_detail=_home(c))
                 for link in self.carers.get(child.id, [])[:2] for c in [self.by_id[link.carer_id]]]
 
-    def pupils(self, count: int, seed: int, estab: str, new_pupils_seed: int | None = None) -> list[IncomingPupil]:
-        """``count`` pupils in random order; ``new_pupils_seed`` seeds the ones not in the population."""
+    def pupils(self, count: int, seed: int, estab: str) -> list[IncomingPupil]:
+        """``count`` pupils in random order, the same for the same seed."""
         rng = random.Random(seed)
         chosen = rng.sample(self.children, min(len(self.children), int(count * 0.9)))
         pupils = []
@@ -56,7 +60,7 @@ class PupilMaker:
                                         enrol_status="C", entry_date=date(2024, 9, 2), gender=child.gender,
                                         address=home.paon, town=home.town, postcode=home.postcode,
                                         address_detail=home, contacts=contacts))
-        pupils += make_example_pupils(count - len(pupils), seed if new_pupils_seed is None else new_pupils_seed,
+        pupils += make_example_pupils(count - len(pupils), NEW_PUPILS_SEED + seed,
                                       estab=estab)
         rng.shuffle(pupils)
         return pupils
