@@ -96,3 +96,20 @@ def test_population_without_any_upn_still_matches(model):
     [decision] = match_records(index, [incoming], model)
     assert decision.decision == "auto"
     assert decision.candidates[0].la_id == target.id
+
+
+def test_gendered_rules_still_propose_persons_with_a_missing_gender():
+    renamed = Record("P1", "", "Margaret", "", "Oyelaran", date(2014, 2, 9), "F", "1 Ash Row", "Leeds", "LS1 1AA")
+    unknown = Record("P2", "", "Tobias", "", "Quarrie", date(2013, 6, 30), None, "2 Elm Row", "Leeds", "LS2 2BB")
+    index = PopulationIndex(_population(300) + [renamed, unknown])
+    probes = [Record("IN1", "", "Peggy", "", "Hartley", date(2014, 2, 9), None, "", "", ""),
+              Record("IN2", "", "Toby", "", "Barraclough", date(2013, 6, 30), "M", "", "", ""),
+              Record("IN3", "", "Peggy", "", "Hartley", date(2014, 2, 9), "M", "", "", "")]
+    batch = index.encode(probes)
+    left, right = index.rule_pairs("dob+gender", batch)
+    proposed = {(probes[i].id, index.ids[r]) for i, r in zip(left.tolist(), right.tolist())}
+    assert ("IN1", "P1") in proposed  # gender missing on the incoming side
+    assert ("IN2", "P2") in proposed  # gender missing on the LA's side
+    assert ("IN3", "P1") not in proposed  # genders differ: left to the other rules
+    wide_left, _ = index.rule_pairs("dob", batch)
+    assert len(left) < len(wide_left)

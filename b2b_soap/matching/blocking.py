@@ -14,7 +14,12 @@ import numpy as np
 
 from b2b_soap.matching._coding import Coded, Coder
 
-__all__ = ["block_keys", "SortedBlocks"]
+__all__ = ["block_keys", "query_keys", "SortedBlocks"]
+
+# Rules narrowed by gender, and the rule each narrows. Gender codes are 1 and 2; a person
+# without one is blocked under a value of their own, which every query also looks up.
+_GENDERED = {"dob+gender": "dob", "surname_phonetic+birth_year+gender": "surname_phonetic+birth_year"}
+_NO_GENDER = 3
 
 
 def block_keys(rule: str, coded: Coded, coder: Coder) -> np.ndarray:
@@ -31,9 +36,26 @@ def block_keys(rule: str, coded: Coded, coder: Coder) -> np.ndarray:
         return _both(phon[c["fn"]], phon[c["sn"]], 1 << 24)
     if rule == "postcode+forename_initial":
         return _both(c["pc"], coder.names.initial_array()[c["fn"]], 64)
+    if rule in _GENDERED:
+        return _both(block_keys(_GENDERED[rule], coded, coder), _gender_value(c), 4)
     if rule == "forename_phonetic+dob_year_month":
         return _both(phon[c["fn"]], c["dob"] // 100, 1_000_000)
     raise ValueError(f"unknown blocking rule {rule!r}")
+
+
+def query_keys(rule: str, coded: Coded, coder: Coder) -> list[np.ndarray]:
+    """The keys each row of ``coded`` looks up for ``rule``: usually its own key; for a rule
+    with gender, also the key of a missing gender, and every gender's when its own is missing."""
+    if rule not in _GENDERED:
+        return [block_keys(rule, coded, coder)]
+    base = block_keys(_GENDERED[rule], coded, coder)
+    gender = coded.cols["gender"]
+    return [np.where((base > 0) & ((gender == value) | (gender == 0) | (value == _NO_GENDER)), base * 4 + value, 0)
+            for value in (1, 2, _NO_GENDER)]
+
+
+def _gender_value(c: dict[str, np.ndarray]) -> np.ndarray:
+    return np.where(c["gender"] > 0, c["gender"], _NO_GENDER)
 
 
 def _both(high: np.ndarray, low: np.ndarray, base: int) -> np.ndarray:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from b2b_soap.matching._coding import FIELDS, Coded, Coder
-from b2b_soap.matching.blocking import SortedBlocks, block_keys
+from b2b_soap.matching.blocking import SortedBlocks, block_keys, query_keys
 from b2b_soap.matching.records import Record
 from b2b_soap.matching.settings import MatchSettings
 
@@ -136,15 +136,22 @@ class PopulationIndex:
     def candidate_pairs(self, batch: Coded) -> tuple[np.ndarray, np.ndarray]:
         """De-duplicated (batch row, population row) pairs proposed by any rule."""
         lefts, rights = [], []
-        stale = self._stale if self._stale.any() else None
         for rule in self.settings.blocking_rules:
-            left, right = self._blocks[rule].lookup(block_keys(rule, batch, self.coder),
-                                                    self.settings.max_block_size, stale)
+            left, right = self.rule_pairs(rule, batch)
             lefts.append(left)
             rights.append(right)
         width = max(len(self.ids), 1)
         pair = np.unique(np.concatenate(lefts) * width + np.concatenate(rights))
         return pair // width, pair % width
+
+    def rule_pairs(self, rule: str, batch: Coded, max_block_size: int | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """(batch row, population row) pairs proposed by one rule, which need not be a matching rule."""
+        blocks = self._blocks_for(rule)
+        limit = max_block_size or self.settings.max_block_size
+        stale = self._stale if self._stale.any() else None
+        found = [blocks.lookup(keys, limit, stale) for keys in query_keys(rule, batch, self.coder)]
+        return np.concatenate([left for left, _ in found]), np.concatenate([right for _, right in found])
 
     def _blocks_for(self, rule: str) -> SortedBlocks:
         """Sorted blocks of one rule, built on first use if not a matching rule."""

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from b2b_soap.matching._coding import Coded
-from b2b_soap.matching.blocking import block_keys
 from b2b_soap.matching.comparisons import comparison_levels
 from b2b_soap.matching.em import distinct_patterns, expectation_maximisation
 from b2b_soap.matching.index import PopulationIndex
@@ -52,9 +51,7 @@ def _session(settings: MatchSettings, index: PopulationIndex, batch: Coded, rule
              fixed: tuple[str, ...], u_start: list[list[float]]) -> tuple[list[list[float]], float, set[int]]:
     """EM on the pairs of one blocking rule; returns m, the share of incoming
     records with a partner *among this rule's pairs*, and the columns estimated."""
-    keys = block_keys(rule, batch, index.coder)
-    stale = index._stale if index._stale.any() else None
-    left, right = index._blocks_for(rule).lookup(keys, settings.max_block_size, stale)
+    left, right = index.rule_pairs(rule, batch, settings.max_block_size)
     estimated = {col for col, c in enumerate(settings.comparisons) if c.name not in fixed}
     if len(left) == 0:
         return _m_start(settings), 0.0, set()
