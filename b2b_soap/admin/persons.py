@@ -12,13 +12,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import (Column, Connection, Date, Integer, MetaData, String, Table, and_, exists, insert,
                         literal, or_, select, update)
 from sqlalchemy.orm import Session
 
-from ..db import AuditEntry, CarerLink, Person, utcnow
+from ..db import AuditEntry, CarerLink, Person, copy_rows, utcnow
 from ..errors import NotFound, ValidationFailed
 from ..security import audit
 from ._personfields import FIELDS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, clean_value, row_cleaner, upn_warning
@@ -122,19 +122,20 @@ def _read_csv(path: Path, report: ImportReport, progress: Progress) -> tuple[lis
     return records, columns
 
 
+def _reporting(rows: Sequence[tuple], stage: str, progress: Progress) -> Iterator[tuple]:
+    for done, row in enumerate(rows, 1):
+        yield row
+        if done % _BATCH == 0:
+            progress(stage, done, len(rows))
+
+
 def _stage(conn: Connection, table: Table, rows: Sequence[tuple], stage: str, progress: Progress) -> None:
     """Fill a fresh temporary table: COPY on PostgreSQL, batched executemany elsewhere."""
     table.drop(conn, checkfirst=True)
     table.create(conn)
     names = [c.name for c in table.columns]
     if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
-        with raw.cursor() as cursor, cursor.copy(sql) as copy:
-            for done, row in enumerate(rows, 1):
-                copy.write_row(row)
-                if done % _BATCH == 0:
-                    progress(stage, done, len(rows))
+        copy_rows(conn, table, names, _reporting(rows, stage, progress))
     else:
         sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         for start in range(0, len(rows), _BATCH):

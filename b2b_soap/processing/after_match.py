@@ -27,7 +27,7 @@ __all__ = ["MatchedRecord", "AfterMatch", "PERSON_FIELDS", "same_value", "upsert
 
 PERSON_FIELDS = ("upn", "forename", "middle_names", "surname", "preferred_surname", "dob", "gender",
                  "address", "town", "postcode", "uprn", "phone", "email")
-_CHUNK = 500
+_CHUNK = 5000  # persons in one IN list: a whole file's in one query, well under SQLite's 32766
 
 
 @dataclass

@@ -20,7 +20,7 @@ from .population import Population
 __all__ = ["Outcome", "link_batch", "candidate_explanation", "MATCHED_DECISIONS"]
 
 MATCHED_DECISIONS = ("guid", "upn", "auto", "manual", "new")
-_CHUNK = 500
+_CHUNK = 5000  # GUIDs in one IN list: a whole file's in one query, well under SQLite's 32766
 
 
 @dataclass

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from ..admin.defaults import SystemDefaults, load_defaults
 from ..context import AppContext
-from ..db import Finding, IncomingRecord, MatchCandidate, QueueEntry, VirtualFile, session_scope, utcnow
+from ..db import (Finding, IncomingRecord, MatchCandidate, QueueEntry, VirtualFile, bulk_insert, session_scope,
+                  utcnow)
 from ..transfer import KeyRing, parse_pupils
 from ..transfer.errors import TransferError
 from .after_match import AfterMatch, MatchedRecord
@@ -107,10 +108,10 @@ def _record_row(vf: VirtualFile, p: Parsed, outcome: Outcome, now) -> dict[str, 
 
 
 def _insert_records(session: Session, vf_id: str, rows: list[dict]) -> dict[int, int]:
-    """Bulk insert (Core executemany), then read the new ids back by seq."""
+    """Bulk insert, then read the new ids back by seq."""
     if not rows:
         return {}
-    session.execute(insert(IncomingRecord.__table__), rows)
+    bulk_insert(session.connection(), IncomingRecord.__table__, rows)
     seqs = [r["seq"] for r in rows]
     return dict(session.execute(select(IncomingRecord.seq, IncomingRecord.id).where(
         IncomingRecord.file_id == vf_id, IncomingRecord.seq.between(min(seqs), max(seqs)),
@@ -134,12 +135,10 @@ def _write(session: Session, vf: VirtualFile, parsed: list[Parsed], outcomes: di
     ids.update(_insert_records(session, vf.id, contacts))
     candidates = [{"incoming_id": ids[p.seq], **c} for p in parsed
                   if outcomes[p.seq].status != "matched" for c in outcomes[p.seq].candidates]
-    if candidates:
-        session.execute(insert(MatchCandidate.__table__), candidates)
+    bulk_insert(session.connection(), MatchCandidate.__table__, candidates)
     findings = [{"file_id": vf.id, "incoming_id": ids[p.seq], "code": f.code, "field": f.field,
                  "message": f.message, "created_at": now} for p in parsed for f in p.findings]
-    if findings:
-        session.execute(insert(Finding.__table__), findings)
+    bulk_insert(session.connection(), Finding.__table__, findings)
     conflicts = AfterMatch(session, vf.base_id, vf.id, "processing", defaults.b2bhcache).apply(
         matched_records(parsed, outcomes, ids))
     pupils = [outcomes[p.seq] for p in parsed if p.kind == "pupil"]
