@@ -88,6 +88,18 @@ class PostcodeVocab(Vocab):
         self._district.append(self.areas.code(norm.postcode_district(value)))
 
 
+class AddressVocab(Vocab):
+    """Addresses with their words in sorted order, kept per code for the token-sort comparison."""
+
+    def __init__(self) -> None:
+        self.sorted_words: list[str] = [""]
+        super().__init__(norm.normalise_address)
+
+    def added(self, value: str) -> None:
+        words = " ".join(sorted(value.split()))
+        self.sorted_words.append(value if words == value else words)  # the same string when already sorted
+
+
 @dataclass
 class Coded:
     """Columns of integer codes for a list of records (one row per record)."""
@@ -106,7 +118,7 @@ class Coder:
         self.names = NameVocab()
         self.postcodes = PostcodeVocab()
         self.towns = Vocab(norm.normalise_town)
-        self.addresses = Vocab(norm.normalise_address)
+        self.addresses = AddressVocab()
         self.upns = Vocab(lambda text: text.strip().upper())
         self._middle: dict[str, int] = {}
 

@@ -50,8 +50,9 @@ def query_keys(rule: str, coded: Coded, coder: Coder) -> list[np.ndarray]:
         return [block_keys(rule, coded, coder)]
     base = block_keys(_GENDERED[rule], coded, coder)
     gender = coded.cols["gender"]
-    return [np.where((base > 0) & ((gender == value) | (gender == 0) | (value == _NO_GENDER)), base * 4 + value, 0)
-            for value in (1, 2, _NO_GENDER)]
+    wanted = {value: (gender == value) | (gender == 0) for value in (1, 2)}
+    wanted[_NO_GENDER] = np.ones(len(gender), bool)
+    return [np.where((base > 0) & rows, base * 4 + value, 0) for value, rows in wanted.items()]
 
 
 def _gender_value(c: dict[str, np.ndarray]) -> np.ndarray:

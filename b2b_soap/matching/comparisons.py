@@ -11,9 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
-from rapidfuzz.fuzz import token_sort_ratio
 
 from b2b_soap.matching._coding import Coded
 from b2b_soap.matching._nicknames import are_nicknames
@@ -147,15 +146,16 @@ def _postcode(pairs: _Pairs) -> np.ndarray:
 
 def _similar_addresses(index: PopulationIndex, settings: MatchSettings, a: np.ndarray, b: np.ndarray
                        ) -> np.ndarray:
-    """rapidfuzz token-sort ratio >= threshold, once per distinct address pair."""
+    """rapidfuzz token-sort ratio >= threshold, once per distinct address pair: the plain ratio of the
+    words in sorted order, sorted once per address rather than once per pair."""
     similar = np.zeros(len(a), bool)
     differ = (a != b) & (a > 0) & (b > 0)
     if not differ.any():
         return similar
     left, right, inverse = _distinct_pairs(a[differ], b[differ])
-    values = index.coder.addresses.values
-    ratio = process.cpdist([values[i] for i in left.tolist()], [values[i] for i in right.tolist()],
-                           scorer=token_sort_ratio, score_cutoff=settings.address_similar, workers=1)
+    words = index.coder.addresses.sorted_words
+    ratio = process.cpdist([words[i] for i in left.tolist()], [words[i] for i in right.tolist()],
+                           scorer=fuzz.ratio, score_cutoff=settings.address_similar, workers=1)
     similar[differ] = (ratio >= settings.address_similar)[inverse]
     return similar
 

@@ -80,6 +80,7 @@ class _Scored:
         order = np.lexsort((-total, left))
         self.left, self.right = left[order], right[order]
         self.levels, self.bits, self.total = levels[order], bits[order], total[order]
+        self.probability = _probability(self.total)
         self.start = np.searchsorted(self.left, np.arange(len(batch) + 1))
         self.model, self.index = model, index
 
@@ -90,9 +91,8 @@ class _Scored:
         comparisons = tuple(
             ComparisonScore(c.name, c.levels[self.levels[pair, col]], round(float(self.bits[pair, col]), 3))
             for col, c in enumerate(self.model.settings.comparisons))
-        total = float(self.total[pair])
-        return Candidate(self.index.ids[self.right[pair]], float(_probability(np.array(total))),
-                         round(total, 3), round(self.prior, 3), comparisons, upn_match)
+        return Candidate(self.index.ids[self.right[pair]], float(self.probability[pair]),
+                         round(float(self.total[pair]), 3), round(self.prior, 3), comparisons, upn_match)
 
     def contradictions(self, pair: int) -> list[str]:
         return [c.name for col, c in enumerate(self.model.settings.comparisons)
@@ -102,7 +102,7 @@ class _Scored:
 def _decide(scored: _Scored, record: int, record_id: str, upn_rows: list[int]) -> Decision:
     settings = scored.model.settings
     pairs = list(scored.rows(record))
-    probability = _probability(scored.total[pairs[0]:pairs[-1] + 1]) if pairs else np.zeros(0)
+    probability = scored.probability[pairs[0]:pairs[-1] + 1] if pairs else np.zeros(0)
     offered = [p for p, prob in zip(pairs, probability) if prob >= settings.possible_threshold]
     if len(upn_rows) == 1:
         upn_pair = next((p for p in pairs if scored.right[p] == upn_rows[0]), None)
