@@ -1,9 +1,9 @@
-"""bulk_insert writes what SQLAlchemy's own INSERT would: Python-side defaults and JSON null included."""
+"""bulk_insert and bulk_upsert write what SQLAlchemy's own statements would, defaults and JSON null included."""
 from __future__ import annotations
 
 from sqlalchemy import insert, select
 
-from b2b_soap.db import Alert, AuditEntry, bulk_insert, session_scope
+from b2b_soap.db import Alert, AuditEntry, SystemDefault, bulk_insert, bulk_upsert, session_scope
 
 AWKWARD = "it's “quoted”\ta tab,\na newline and a \\ backslash"
 
@@ -33,3 +33,21 @@ def test_bulk_insert_keeps_text_exactly(ctx):
     with session_scope(ctx.sessions) as session:
         alert = session.scalar(select(Alert))
         assert (alert.subject, alert.body, alert.status, alert.attempts) == (AWKWARD, AWKWARD * 2, "pending", 0)
+
+
+def test_bulk_upsert_inserts_updates_and_lets_the_last_row_win(ctx):
+    def upsert(rows):
+        with session_scope(ctx.sessions) as session:
+            return bulk_upsert(session.connection(), SystemDefault.__table__, rows, ("name",))
+
+    def stored():
+        with session_scope(ctx.sessions) as session:
+            return {d.name: (d.value, d.updated_by) for d in session.scalars(select(SystemDefault))}
+
+    assert upsert([]) == 0
+    assert upsert([{"name": "ALPHA", "value": "1"}, {"name": "BETA", "value": "2"},
+                   {"name": "ALPHA", "value": "3"}]) == 2
+    assert stored() == {"ALPHA": ("3", ""), "BETA": ("2", "")}
+    assert upsert([{"name": "BETA", "value": AWKWARD, "updated_by": "officer"},
+                   {"name": "GAMMA", "value": "4", "updated_by": "officer"}]) == 2
+    assert stored() == {"ALPHA": ("3", ""), "BETA": (AWKWARD[:200], "officer"), "GAMMA": ("4", "officer")}

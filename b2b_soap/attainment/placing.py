@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Iterable, Sequence
 
-from sqlalchemy import select, text
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db import Aspect, AttainmentResult, Person, PersonIdentifier, utcnow
+from ..db import Aspect, AttainmentResult, Person, PersonIdentifier, bulk_upsert, utcnow
 from ..matching.upn import is_valid_upn
 
 __all__ = ["Placement", "check_value", "PupilResolver", "store_results"]
@@ -97,28 +96,6 @@ class PupilResolver:
         return None, f"pupil not matched: no link for SIMS GUID {sims_guid} and no person with UPN {upn}"
 
 
-_UPDATED = ("base_id", "hierarchy_id", "ncy", "value", "file_id", "imported_at")
-
-# PostgreSQL: the whole file in one statement, one array per column (executemany would make
-# a round trip per result).
-_PG_UPSERT = text(
-    "INSERT INTO attainment_results (person_id, base_id, aspect_id, hierarchy_id, ncy, value, "
-    "collection_date, file_id, imported_at) "
-    "SELECT r.person_id, CAST(:base_id AS INTEGER), r.aspect_id, CAST(:hierarchy_id AS INTEGER), r.ncy, "
-    "r.value, r.collection_date, CAST(:file_id AS VARCHAR), CAST(:imported_at AS TIMESTAMP) "
-    "FROM unnest(CAST(:person_ids AS BIGINT[]), CAST(:aspect_ids AS INTEGER[]), CAST(:ncys AS VARCHAR[]), "
-    "CAST(:vals AS VARCHAR[]), CAST(:dates AS DATE[])) "
-    "AS r(person_id, aspect_id, ncy, value, collection_date) "
-    "ON CONFLICT (person_id, aspect_id, collection_date) DO UPDATE SET "
-    + ", ".join(f"{name} = EXCLUDED.{name}" for name in _UPDATED))
-
-
-def _sqlite_upsert():
-    statement = sqlite.insert(AttainmentResult.__table__)
-    return statement.on_conflict_do_update(index_elements=["person_id", "aspect_id", "collection_date"],
-                                           set_={name: statement.excluded[name] for name in _UPDATED})
-
-
 def store_results(session: Session, base_id: int, hierarchy_id: int | None, file_id: str,
                   placements: Iterable[Placement]) -> int:
     """Insert or update results (one per person, aspect and collection date); later ones win.
@@ -132,14 +109,7 @@ def store_results(session: Session, base_id: int, hierarchy_id: int | None, file
     if not latest:
         return 0
     shared = {"base_id": base_id, "hierarchy_id": hierarchy_id, "file_id": file_id, "imported_at": utcnow()}
-    rows = list(latest.values())
-    if session.get_bind().dialect.name == "postgresql":
-        columns = {"person_ids": [p.person_id for p in rows], "aspect_ids": [p.aspect_id for p in rows],
-                   "ncys": [p.ncy for p in rows], "vals": [p.value for p in rows],
-                   "dates": [p.collection_date for p in rows]}
-        session.execute(_PG_UPSERT, {**shared, **columns})
-    else:  # SQLite: one statement compiled once, run by the driver's executemany
-        session.connection().execute(_sqlite_upsert(), [
-            {**shared, "person_id": p.person_id, "aspect_id": p.aspect_id, "ncy": p.ncy, "value": p.value,
-             "collection_date": p.collection_date} for p in rows])
-    return len(rows)
+    return bulk_upsert(session.connection(), AttainmentResult.__table__,
+                       [{**shared, "person_id": p.person_id, "aspect_id": p.aspect_id, "ncy": p.ncy,
+                         "value": p.value, "collection_date": p.collection_date} for p in latest.values()],
+                       ("person_id", "aspect_id", "collection_date"))

@@ -17,13 +17,12 @@ from datetime import date
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..db import CacheEntry, CarerLink, Conflict, Enrolment, Person, PersonIdentifier, utcnow
+from ..db import CacheEntry, CarerLink, Conflict, Enrolment, Person, PersonIdentifier, bulk_upsert, utcnow
 from ..security import audit
 
-__all__ = ["MatchedRecord", "AfterMatch", "PERSON_FIELDS", "same_value", "upsert", "person_value"]
+__all__ = ["MatchedRecord", "AfterMatch", "PERSON_FIELDS", "same_value", "person_value"]
 
 PERSON_FIELDS = ("upn", "forename", "middle_names", "surname", "preferred_surname", "dob", "gender",
                  "address", "town", "postcode", "uprn", "phone", "email")
@@ -63,19 +62,6 @@ def _set(person: Person, field: str, value: str) -> None:
     setattr(person, field, date.fromisoformat(value) if field == "dob" else value)
 
 
-def upsert(session: Session, model: type, rows: Sequence[dict], keys: Sequence[str]) -> None:
-    """Insert rows, or update the non-key columns of rows whose key exists (last row per key wins)."""
-    unique = list({tuple(r[k] for k in keys): r for r in rows}.values())
-    if not unique:
-        return
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    statement = dialect.insert(model.__table__)
-    changing = [c for c in unique[0] if c not in keys]
-    statement = statement.on_conflict_do_update(index_elements=list(keys),
-                                                set_={c: statement.excluded[c] for c in changing})
-    session.execute(statement, unique)
-
-
 def _chunked(ids: Sequence[int]) -> Iterable[list[int]]:
     for start in range(0, len(ids), _CHUNK):
         yield list(ids[start:start + _CHUNK])
@@ -112,7 +98,7 @@ class AfterMatch:
         self._load(sorted({m.person_id for m in matches}))
         self.cache_rows: list[dict] = []
         changed = sum(self._fields(m) for m in matches if m.person_id in self.persons)
-        upsert(self.session, CacheEntry, self.cache_rows, ("person_id", "field"))
+        self._upsert(CacheEntry, self.cache_rows, ("person_id", "field"))
         self._links(matches)
         return changed
 
@@ -160,14 +146,17 @@ class AfterMatch:
         self.open[key] = conflict  # later records of this file see it as open
         return 1
 
+    def _upsert(self, model: type, rows: list[dict], keys: tuple[str, ...]) -> None:
+        bulk_upsert(self.session.connection(), model.__table__, rows, keys)
+
     def _links(self, matches: Sequence[MatchedRecord]) -> None:
-        upsert(self.session, PersonIdentifier,
+        self._upsert(PersonIdentifier,
                [{"base_id": self.base_id, "sims_guid": m.sims_guid, "person_id": m.person_id, "created_at": self.now}
                 for m in matches if m.sims_guid], ("base_id", "sims_guid"))
-        upsert(self.session, Enrolment,
+        self._upsert(Enrolment,
                [{"person_id": m.person_id, "base_id": self.base_id, **m.enrolment, "source_file_id": self.file_id,
                  "updated_at": self.now} for m in matches if m.enrolment is not None], ("person_id", "base_id"))
-        upsert(self.session, CarerLink,
+        self._upsert(CarerLink,
                [{"child_id": m.child_id, "carer_id": m.person_id, **m.carer, "updated_at": self.now}
                 for m in matches if m.child_id is not None and m.carer is not None and m.child_id != m.person_id],
                ("child_id", "carer_id"))
