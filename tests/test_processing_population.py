@@ -9,6 +9,7 @@ from sqlalchemy import select
 from b2b_soap.admin.persons import update_person
 from b2b_soap.db import IncomingRecord, MatchCandidate, session_scope
 from b2b_soap.operations.privacy import erase_person
+from b2b_soap.processing.worker import Worker
 from processing_support import add_base, add_bystander, add_person, fresh_upn, pupil, upload_and_process
 
 HOME = dict(address="12 High Street", town="Exampleton", postcode="EX1 2AB")
@@ -61,3 +62,15 @@ def test_an_erased_person_is_never_matched_or_offered_again(ctx, base_id):
         erase_person(session, person, "dpo", force=True)
     second = upload_and_process(ctx, base_id, [pupil("Ida", "Lindqvist", date(2015, 11, 2), upn=upn, gender="F")])
     assert outcome(ctx, second) == ("unmatched", None, set())
+
+
+def test_a_started_worker_builds_the_population_before_any_file(ctx):
+    person = add_person(ctx, forename="Esme", surname="Waddington", dob=date(2016, 5, 5), gender="F", **HOME)
+    worker = Worker(ctx, poll_seconds=0.1).start()
+    try:
+        assert worker.ready.wait(30)
+        with session_scope(ctx.sessions) as session:
+            population = worker.cache.get(session, 16, date.today())
+        assert population.everyone.ids == [str(person)]
+    finally:
+        worker.stop()

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from datetime import date
 
+from ..admin.defaults import load_defaults
 from ..context import AppContext
+from ..db import session_scope
 from .population import PopulationCache
 from .run import process_next, worker_name
 
@@ -27,6 +31,7 @@ class Worker:
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="b2b-processing", daemon=True)
         self.name = ""
+        self.ready = threading.Event()  # set once the population index is built (or could not be)
 
     def start(self) -> Worker:
         self._thread.start()
@@ -42,8 +47,23 @@ class Worker:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
+    def _build_population(self) -> None:
+        """Build the population index at start, so the first file after a restart does not wait for it."""
+        started = time.perf_counter()
+        try:
+            with session_scope(self.ctx.sessions) as session:
+                defaults = load_defaults(session, self.ctx.settings)
+                population = self.cache.get(session, defaults.carer_min, date.today())
+            log.info("population index ready: %d persons in %.1f s", len(population.everyone),
+                     time.perf_counter() - started)
+        except Exception:  # the database is away: the first file builds it instead
+            log.exception("population index not built at start")
+        finally:
+            self.ready.set()
+
     def _run(self) -> None:
         self.name = worker_name()
+        self._build_population()
         while not self._stop.is_set():
             try:
                 busy = process_next(self.ctx, self.name, self.cache) is not None
