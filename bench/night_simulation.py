@@ -10,7 +10,9 @@ drawn from the population's children with some typos and moves, 10% not known; c
 contacts), gzip-compressed. Each worker count then gets its own copy of the template
 (``CREATE DATABASE ... TEMPLATE``), a real server on loopback with the processing worker on,
 and ``--clients`` concurrent uploaders (HTTP Basic, each base its own user; ServerBusy is
-retried). Measured from the first upload until every file is ``Processed``: files/minute,
+retried). The night starts once every worker has built its population index (each does at
+start, as a server running through the day already has); the time that took is printed.
+Measured from the first upload until every file is ``Processed``: files/minute,
 end-to-end time, p50/p95 upload latency, database size, peak RSS of every process. All
 databases are dropped at the end. Loopback only; every run is bounded by ``--timeout``.
 """
@@ -76,6 +78,7 @@ class RunResult:
     failed_files: int
     records: int
     expected_records: int
+    warm_up: float
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -184,6 +187,18 @@ def _wait_http(port: int, timeout: float) -> None:
     raise RuntimeError(f"the server did not answer within {timeout} s")
 
 
+def _wait_warm(log_path: Path, workers: int, server: subprocess.Popen, timeout: float) -> float:
+    """Seconds until every worker has logged its population index built (as each does at start)."""
+    started = time.monotonic()
+    while time.monotonic() < started + timeout:
+        if log_path.read_bytes().count(b"population index ready") >= workers:
+            return time.monotonic() - started
+        if server.poll() is not None:
+            raise RuntimeError(f"the server stopped; see {log_path}")
+        time.sleep(0.5)
+    raise RuntimeError(f"the workers were not ready within {timeout} s; see {log_path}")
+
+
 def upload_all(port: int, uploads: list[Upload], clients: int, deadline: float) -> tuple[list[float], int, int]:
     """Every file once, ``clients`` at a time; (latencies, ServerBusy retries, failures)."""
     latencies: list[float] = []
@@ -251,7 +266,7 @@ def one_run(workers: int, env: ServiceEnv, template: str, pg_url: str, uploads: 
     environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     with open(log_path, "wb") as log:
         server = subprocess.Popen([sys.executable, "-m", "b2b_soap.commands.serve", "--config", str(config),
-                                   "--workers", str(workers), "--log-level", "WARNING"],
+                                   "--workers", str(workers), "--log-level", "INFO"],
                                   stdout=log, stderr=subprocess.STDOUT, env=environ, cwd=ROOT)
     engine = create_engine(normalise_url(url))
     rss: dict[int, float] = {}
@@ -266,6 +281,7 @@ def one_run(workers: int, env: ServiceEnv, template: str, pg_url: str, uploads: 
     try:
         _wait_http(port, 60)
         sampler.start()
+        warm_up = _wait_warm(log_path, workers, server, timeout)
         started = time.monotonic()
         deadline = started + timeout
         latencies, busy, failures = upload_all(port, uploads, clients, deadline)
@@ -304,7 +320,7 @@ def one_run(workers: int, env: ServiceEnv, template: str, pg_url: str, uploads: 
     own = "server" if workers == 1 else "supervisor"
     labels = {f"{own} {server.pid}" if pid == server.pid else f"worker {pid}": mb for pid, mb in rss.items()}
     return RunResult(workers, upload_seconds, end_to_end, latencies, busy, failures, db_bytes, labels, processed,
-                     failed, records, sum(u.records for u in uploads))
+                     failed, records, sum(u.records for u in uploads), warm_up)
 
 
 # --- main --------------------------------------------------------------------------------
@@ -379,7 +395,8 @@ def report(r: RunResult) -> None:
           f"{r.files_per_minute:.1f} files/minute")
     print(f"  upload latency p50 {r.percentile(0.5) * 1000:.0f} ms, p95 {r.percentile(0.95) * 1000:.0f} ms "
           f"({len(r.latencies)} uploads, {r.busy_retries} ServerBusy retries, {r.failures} failures)")
-    print(f"  database size {r.db_bytes / 2**20:.0f} MiB")
+    print(f"  database size {r.db_bytes / 2**20:.0f} MiB; before the night, each worker built its population "
+          f"index at start: all ready {r.warm_up:.1f} s after the server answered")
     print("  peak RSS: " + ", ".join(f"{k} {v:.0f} MB" for k, v in sorted(r.rss_mb.items())))
 
 
