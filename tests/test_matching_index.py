@@ -113,3 +113,12 @@ def test_gendered_rules_still_propose_persons_with_a_missing_gender():
     assert ("IN3", "P1") not in proposed  # genders differ: left to the other rules
     wide_left, _ = index.rule_pairs("dob", batch)
     assert len(left) < len(wide_left)
+
+
+def test_removing_nobody_keeps_the_term_frequencies():
+    index = PopulationIndex(_population(300) + [NEWBIE])
+    frequencies = index.term_frequency("fn")
+    index.remove(["not-there"])
+    assert index.term_frequency("fn") is frequencies
+    index.remove(["NEW1"])
+    assert index.term_frequency("fn") is not frequencies

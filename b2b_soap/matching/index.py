@@ -79,7 +79,7 @@ class PopulationIndex:
                 self._unblock(row)
                 self.active[row] = False
                 self.records[row] = None
-        self._tf_cache.clear()
+                self._tf_cache.clear()
 
     def _append(self, records: Sequence[Record]) -> None:
         if not records:
