@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Sequence
+from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db import Aspect, AttainmentResult, Person, PersonIdentifier, bulk_upsert, utcnow
+from ..db import Aspect, AttainmentResult, Person, PersonIdentifier, bulk_upsert, in_lists, utcnow
 from ..matching.upn import is_valid_upn
 
 __all__ = ["Placement", "check_value", "PupilResolver", "store_results"]
 
-_CHUNK = 500  # parameters in one IN list
 
 
 @dataclass(frozen=True)
@@ -54,11 +53,6 @@ def check_value(aspect: Aspect, value: str) -> tuple[str, str | None]:
     return value, None
 
 
-def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 class PupilResolver:
     """Resolve the pupils of one base in bulk: GUID links first, then unique valid UPNs."""
 
@@ -70,13 +64,13 @@ class PupilResolver:
 
     def load(self, guids: Iterable[str], upns: Iterable[str]) -> None:
         wanted = sorted({g for guid in guids for g in (guid, guid.lower())})
-        for chunk in _chunks(wanted):
+        for chunk in in_lists(wanted):
             rows = self.session.execute(
                 select(PersonIdentifier.sims_guid, PersonIdentifier.person_id)
                 .where(PersonIdentifier.base_id == self.base_id, PersonIdentifier.sims_guid.in_(chunk)))
             self.by_guid.update((guid.lower(), person_id) for guid, person_id in rows)
         valid = sorted({u for u in upns if is_valid_upn(u)} - set(self.by_upn))
-        for chunk in _chunks(valid):
+        for chunk in in_lists(valid):
             for upn, person_id in self.session.execute(
                     select(Person.upn, Person.id).where(Person.upn.in_(chunk))):
                 self.by_upn.setdefault(upn, []).append(person_id)

@@ -6,13 +6,23 @@ Elsewhere (SQLite) both are a statement run by the driver's executemany.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, Connection, Table, insert, text
 from sqlalchemy.dialects import sqlite
 
-__all__ = ["bulk_insert", "bulk_upsert", "copy_rows"]
+__all__ = ["bulk_insert", "bulk_upsert", "copy_rows", "in_lists"]
+
+# Values in one IN list: a whole transfer file's GUIDs or persons in one query, well under
+# SQLite's limit of 32766 parameters.
+IN_LIST_SIZE = 5000
+
+
+def in_lists(values: Sequence[Any]) -> Iterator[list[Any]]:
+    """``values`` in slices short enough for one ``IN (...)`` each."""
+    for start in range(0, len(values), IN_LIST_SIZE):
+        yield list(values[start:start + IN_LIST_SIZE])
 
 
 def copy_rows(conn: Connection, table: Table, names: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

@@ -14,19 +14,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db import CacheEntry, CarerLink, Conflict, Enrolment, Person, PersonIdentifier, bulk_upsert, utcnow
+from ..db import CacheEntry, CarerLink, Conflict, Enrolment, Person, PersonIdentifier, bulk_upsert, in_lists, utcnow
 from ..security import audit
 
 __all__ = ["MatchedRecord", "AfterMatch", "PERSON_FIELDS", "same_value", "person_value"]
 
 PERSON_FIELDS = ("upn", "forename", "middle_names", "surname", "preferred_surname", "dob", "gender",
                  "address", "town", "postcode", "uprn", "phone", "email")
-_CHUNK = 5000  # persons in one IN list: a whole file's in one query, well under SQLite's 32766
 
 
 @dataclass
@@ -62,11 +61,6 @@ def _set(person: Person, field: str, value: str) -> None:
     setattr(person, field, date.fromisoformat(value) if field == "dob" else value)
 
 
-def _chunked(ids: Sequence[int]) -> Iterable[list[int]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield list(ids[start:start + _CHUNK])
-
-
 class AfterMatch:
     """Applies matches of one file (or one manual decision) inside the caller's transaction.
 
@@ -84,7 +78,7 @@ class AfterMatch:
         self.persons: dict[int, Person] = {}
         self.cache: dict[tuple[int, str], str] = {}
         self.open: dict[tuple[int, str], Conflict] = {}
-        for chunk in _chunked(person_ids):
+        for chunk in in_lists(person_ids):
             self.persons.update((p.id, p) for p in self.session.scalars(select(Person).where(Person.id.in_(chunk))))
             if self.use_cache:
                 self.cache.update(((pid, f), v) for pid, f, v in self.session.execute(

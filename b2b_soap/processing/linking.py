@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db import PersonIdentifier
+from ..db import PersonIdentifier, in_lists
 from ..matching import Candidate, Decision, match_records
 from .incoming import Parsed
 from .population import Population
@@ -20,7 +20,6 @@ from .population import Population
 __all__ = ["Outcome", "link_batch", "candidate_explanation", "MATCHED_DECISIONS"]
 
 MATCHED_DECISIONS = ("guid", "upn", "auto", "manual", "new")
-_CHUNK = 5000  # GUIDs in one IN list: a whole file's in one query, well under SQLite's 32766
 
 
 @dataclass
@@ -45,11 +44,10 @@ def known_guids(session: Session, base_id: int, guids: Sequence[str]) -> dict[st
     """SIMS GUID -> person for the GUIDs this base has sent before."""
     found: dict[str, int] = {}
     wanted = sorted({g for g in guids if g})
-    for start in range(0, len(wanted), _CHUNK):
+    for chunk in in_lists(wanted):
         found.update(session.execute(
             select(PersonIdentifier.sims_guid, PersonIdentifier.person_id)
-            .where(PersonIdentifier.base_id == base_id,
-                   PersonIdentifier.sims_guid.in_(wanted[start:start + _CHUNK]))).all())
+            .where(PersonIdentifier.base_id == base_id, PersonIdentifier.sims_guid.in_(chunk))).all())
     return found
 
 
