@@ -55,7 +55,7 @@ def test_served_wsdl_matches_the_committed_snapshots(tmp_path: Path, database_ur
                     served = response.read()
                 committed = (SNAPSHOT_DIR / name).read_bytes()
                 assert _without_address(served) == _without_address(committed), (
-                    f"{path}?{query} differs from wsdl/{name}: if the change is deliberate, run "
+                    f"{path}?{query} differs from b2b_soap/wsdl/{name}: if the change is deliberate, run "
                     "`python -m b2b_soap.service.snapshot` and commit the file")
                 location = etree.fromstring(served).find(".//wsdl:port/soap:address", NS).get("location")
                 assert location == srv.url + path

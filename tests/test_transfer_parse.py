@@ -28,7 +28,7 @@ from b2b_soap.transfer.writer import (
     write_student_file,
 )
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "schemas" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "b2b_soap" / "schemas" / "examples"
 
 
 def _without_lines(pupils: list) -> list:

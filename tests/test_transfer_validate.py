@@ -18,7 +18,7 @@ from b2b_soap.transfer.writer import (
     write_student_file,
 )
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "schemas" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "b2b_soap" / "schemas" / "examples"
 NS = "http://schemas.b2b-soap.org/transfer/student/2026/01"
 PASSWD_MARKERS = ("root:", "/bin/", "nologin")
 

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from pathlib import Path
 from typing import Iterable
 
+from ..resources import package_path
 from ..transfer.models import AttainmentPupil, AttainmentResult, IncomingPupil
 
 __all__ = ["EXAMPLE_HIERARCHY_FILE", "make_school_attainment"]
 
-EXAMPLE_HIERARCHY_FILE = (Path(__file__).resolve().parents[2] / "schemas" / "examples"
-                          / "aspects-b2b-2026.json")
+EXAMPLE_HIERARCHY_FILE = package_path("schemas", "examples", "aspects-b2b-2026.json")
 
 _ELGS = ("COM_LAU", "COM_SPK", "PSE_SR", "PSE_MS", "PSE_BR", "PD_GMS", "PD_FMS", "LIT_COM", "LIT_WR",
          "LIT_WRI", "MAT_NUM", "MAT_NPT", "UW_PP", "UW_PCC", "UW_NW", "EAD_CWM", "EAD_BIE")

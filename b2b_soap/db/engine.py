@@ -10,10 +10,12 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..resources import package_path
+
 __all__ = ["make_engine", "make_sessionmaker", "session_scope", "upgrade", "normalise_url",
            "MIGRATIONS_DIR", "is_sqlite"]
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_DIR = package_path("migrations")
 
 
 def normalise_url(url: str) -> str:

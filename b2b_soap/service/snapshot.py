@@ -6,13 +6,13 @@ compares what the server serves with these files and never writes them.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
+from ..resources import package_path
 from .wsgi import make_endpoints
 
 __all__ = ["SNAPSHOT_DIR", "SNAPSHOT_URL", "snapshots", "main"]
 
-SNAPSHOT_DIR = Path(__file__).resolve().parents[2] / "wsdl"
+SNAPSHOT_DIR = package_path("wsdl")
 SNAPSHOT_URL = "http://localhost"  # the soap:address in the files; served WSDLs carry the real one
 FILE_NAMES = {"/B2BStudent.svc": "B2BStudent.wsdl", "/B2BAdmin.svc": "B2BAdmin.wsdl"}
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from lxml import etree
 
+from ..resources import package_path
 from .errors import TransferXmlError
 from .models import TransferHeader, TransferKind
 from .parse import NAMESPACES, ROOTS, header_from_element
@@ -24,7 +24,7 @@ from .xml import refuse_dtd, safe_parser, to_transfer_error
 __all__ = ["SCHEMA_DIR", "FileError", "ValidationResult", "load_schema", "validate_transfer",
            "check_header", "MAX_ERRORS"]
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMA_DIR = package_path("schemas")
 SCHEMA_FILES: dict[str, str] = {
     "Student": "B2BStudentTransfer.xsd",
     "Attainment": "B2BAttainmentTransfer.xsd",

@@ -18,7 +18,7 @@ Several modules each contribute operations. To add one:
        SERVICE = ReviewAdmin
 
 2. Add ``"<topic>"`` to ``ADMIN_MODULES`` below, run ``python -m b2b_soap.service.snapshot``
-   and commit the changed ``wsdl/B2BAdmin.wsdl`` (the drift test compares served and committed).
+   and commit the changed ``b2b_soap/wsdl/B2BAdmin.wsdl`` (the drift test compares served and committed).
 
 What :func:`admin_operation` does for you: the WSGI front has already authenticated the
 caller (UsernameToken or Basic, lockout, audit of failures) and checked the licence and that
