@@ -46,7 +46,7 @@ from .school import PORT_TYPE, B2BStudentService
 from .types import TNS
 from .wcf import build_wsdl, make_application, operation_names, soap_action
 
-__all__ = ["Endpoint", "B2BWsgiApp", "make_wsgi_app", "WEB_PATH", "STUDENT_PATH", "ADMIN_PATH", "METRICS_PATH",
+__all__ = ["Endpoint", "B2BWsgiApp", "make_wsgi_app", "framed", "WEB_PATH", "STUDENT_PATH", "ADMIN_PATH", "METRICS_PATH",
            "quiet_spyne_logs"]
 
 STUDENT_PATH = "/B2BStudent.svc"
@@ -123,6 +123,13 @@ class Endpoint:
             return self._wsdl[url]
 
 
+def framed(headers: list[tuple[str, str]], length: int) -> list[tuple[str, str]]:
+    """``headers`` with exactly one Content-Length: spyne sets its own, and two are refused by
+    strict HTTP parsers (RFC 9112 section 6.3)."""
+    kept = [(k, v) for k, v in headers if k.lower() not in ("content-length", "transfer-encoding")]
+    return kept + [("Content-Length", str(length))]
+
+
 def _mandatory(element: etree._Element) -> bool:
     for name, value in element.attrib.items():
         if name in (f"{{{SOAP_ENV}}}mustUnderstand", "mustUnderstand") and value.strip() in ("1", "true"):
@@ -193,7 +200,7 @@ class B2BWsgiApp:
                 in self.endpoints:
             self._count(environ.get(OPERATION_KEY, metrics.OTHER), status, body, time.perf_counter() - started)
         if isinstance(body, bytes):
-            start_response(status, headers + [("Content-Length", str(len(body)))])
+            start_response(status, framed(headers, len(body)))
             return [body]
         start_response(status, headers)
         return body
