@@ -27,7 +27,7 @@ from .errors import FAULT_CODES
 __all__ = ["REGISTRY", "observe_request", "count_fault", "count_upload", "observe_processing",
            "count_match_decision", "count_job_run", "count_login_failure", "count_lockout", "metrics_app",
            "QueueCollector", "MATCH_KINDS", "OPERATIONS", "register_operations", "is_operation_name",
-           "file_processed", "OTHER", "multiprocess_dir", "prepare_multiprocess_dir", "mark_process_dead"]
+           "file_processed", "OTHER", "multiprocess_dir", "mark_process_dead"]
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -150,20 +150,6 @@ def count_lockout(channel: str) -> None:
 def multiprocess_dir() -> str | None:
     """The shared directory of multiprocess mode, or None (one process)."""
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir") or None
-
-
-def prepare_multiprocess_dir(path) -> str:
-    """Create ``path`` and remove metric files left from an earlier run; returns it as a string.
-
-    Must run, and ``PROMETHEUS_MULTIPROC_DIR`` be set, before any worker process starts:
-    prometheus-client chooses its storage when its metrics are first created.
-    """
-    from pathlib import Path
-    directory = Path(path)
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for stale in directory.glob("*.db"):
-        stale.unlink(missing_ok=True)
-    return str(directory)
 
 
 def mark_process_dead(pid: int) -> None:

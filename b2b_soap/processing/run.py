@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import IO, Any, Sequence
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ..admin.defaults import SystemDefaults, load_defaults
@@ -35,7 +35,7 @@ from .queue import Claim, claim_next, finish, give_back
 from .. import metrics
 
 __all__ = ["FileResult", "process_next", "run_pending", "process_claimed", "worker_name", "open_content",
-           "LostClaim", "write_candidates"]
+           "LostClaim"]
 
 log = logging.getLogger("b2b_soap.processing")
 
@@ -116,11 +116,6 @@ def _insert_records(session: Session, vf_id: str, rows: list[dict]) -> dict[int,
     return dict(session.execute(select(IncomingRecord.seq, IncomingRecord.id).where(
         IncomingRecord.file_id == vf_id, IncomingRecord.seq.between(min(seqs), max(seqs)),
         IncomingRecord.kind == rows[0]["kind"])).all())
-
-
-def write_candidates(session: Session, incoming_id: int, candidates: list[dict]) -> None:
-    if candidates:
-        session.execute(insert(MatchCandidate), [{"incoming_id": incoming_id, **c} for c in candidates])
 
 
 def _write(session: Session, vf: VirtualFile, parsed: list[Parsed], outcomes: dict[int, Outcome],

@@ -12,7 +12,7 @@ from lxml import etree
 
 from .errors import TransferXmlError
 
-__all__ = ["safe_parser", "parse_xml", "refuse_dtd", "to_transfer_error"]
+__all__ = ["safe_parser", "refuse_dtd", "to_transfer_error"]
 
 _POSITION_SUFFIX = re.compile(r"(, line \d+)+, column \d+$")
 DTD_MESSAGE = "a DOCTYPE (DTD) is not allowed in a transfer file"
@@ -49,20 +49,6 @@ def refuse_dtd(tree: etree._ElementTree) -> None:
     docinfo = tree.docinfo
     if docinfo.internalDTD is not None or docinfo.externalDTD is not None or docinfo.doctype:
         raise TransferXmlError(1, 1, DTD_MESSAGE)
-
-
-def parse_xml(data: bytes) -> etree._ElementTree:
-    """Parse bytes without a schema, refusing any DTD.
-
-    Raises:
-        TransferXmlError: malformed XML or a DTD.
-    """
-    try:
-        tree = etree.ElementTree(etree.fromstring(data, safe_parser()))
-    except etree.XMLSyntaxError as exc:
-        raise to_transfer_error(exc) from None
-    refuse_dtd(tree)
-    return tree
 
 
 def to_transfer_error(exc: etree.XMLSyntaxError) -> TransferXmlError:
