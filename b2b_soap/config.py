@@ -123,7 +123,9 @@ class JobSettings:
 @dataclass(frozen=True)
 class MaintenanceSettings:
     enabled: bool = _opt(True, "run the scheduler inside serve")
-    jobs: list = _opt([], "[[maintenance.jobs]] tables")
+    reload_seconds: float = _opt(10.0, "how often each worker reads the job table again to pick up "
+                                       "jobs added, changed, paused or removed", min=0.1, max=3600)
+    jobs: list = _opt([], "[[maintenance.jobs]] tables, added to the job table at init and serve")
 
 
 @dataclass(frozen=True)
