@@ -17,6 +17,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.orm import Session
 
 from ..config import JobSettings
 from ..db import is_sqlite
@@ -152,18 +153,22 @@ def start_scheduler(ctx, strict: bool = False) -> Callable[[], None]:
     return stopper
 
 
-def describe_jobs(ctx) -> list[dict[str, Any]]:
-    """The stored jobs with their trigger, state and next fire time (what ``jobs list`` shows)."""
+def describe_jobs(ctx, session: Session | None = None) -> list[dict[str, Any]]:
+    """The stored jobs with their trigger, state and next fire time (what ``jobs list`` shows).
+
+    ``session``: read in the caller's transaction (to show a change it has not committed yet).
+    """
+    if session is None:
+        with ctx.sessions() as own:
+            return describe_jobs(ctx, own)
     now = datetime.now(UTC).astimezone()
     rows = []
-    with ctx.sessions() as session:
-        stored = list_jobs(session)
-    for row in stored:
+    for row in list_jobs(session):
         job = job_settings(row)
         available = is_available(job.action)
         next_fire = make_trigger(job).get_next_fire_time(None, now) if available and not row.paused else None
-        rows.append({"name": job.name, "action": job.action, "trigger": describe_trigger(job), "args": job.args,
-                     "paused": row.paused, "available": available,
+        rows.append({"name": job.name, "action": job.action, "trigger": describe_trigger(job), "cron": job.cron,
+                     "seconds": job.seconds, "args": job.args, "paused": row.paused, "available": available,
                      "next_fire": next_fire.astimezone().replace(tzinfo=None) if next_fire else None,
                      "modified_by": row.modified_by, "modified_at": row.modified_at})
     return rows
