@@ -82,8 +82,17 @@ class StorageSettings:
                                min=1024, max=7 * 1024 * 1024)
     max_attainment_file_bytes: int = _opt(2_097_152, "largest attainment file (decompressed)",
                                           min=1024, max=64 * 1024 * 1024)
-    import_dir: str = _opt("", "attainment import directory (0700); empty: import/ in the data directory")
-    suspense_dir: str = _opt("", "attainment suspense directory (0700); empty: suspense/ in the data directory")
+    import_dir: str = _opt("", "attainment import directory (0700, or 2770 with [attainment] group); "
+                               "empty: import/ in the data directory")
+    suspense_dir: str = _opt("", "attainment suspense directory (0700, or 2770 with [attainment] group); "
+                                 "empty: suspense/ in the data directory")
+
+
+@dataclass(frozen=True)
+class AttainmentSettings:
+    group: str = _opt("", "group that may also read and write the import and suspense directories (e.g. "
+                          "the account Pulse runs as is in it): directories 2770, files 0660; empty: "
+                          "only the server's user (0700, files 0600)")
 
 
 @dataclass(frozen=True)
@@ -123,7 +132,9 @@ class JobSettings:
 @dataclass(frozen=True)
 class MaintenanceSettings:
     enabled: bool = _opt(True, "run the scheduler inside serve")
-    jobs: list = _opt([], "[[maintenance.jobs]] tables")
+    reload_seconds: float = _opt(10.0, "how often each worker reads the job table again to pick up "
+                                       "jobs added, changed, paused or removed", min=0.1, max=3600)
+    jobs: list = _opt([], "[[maintenance.jobs]] tables, added to the job table at init and serve")
 
 
 @dataclass(frozen=True)
@@ -146,6 +157,7 @@ class Settings:
     la: LaSettings = field(default_factory=LaSettings)
     defaults: DefaultsSettings = field(default_factory=DefaultsSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    attainment: AttainmentSettings = field(default_factory=AttainmentSettings)
     licence: LicenceSettings = field(default_factory=LicenceSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     processing: ProcessingSettings = field(default_factory=ProcessingSettings)
@@ -364,10 +376,8 @@ def _example_section(name: str, cls: type) -> list[str]:
 
 
 _EXAMPLE_JOBS = [
-    {"name": "clear-conflicts", "action": "clear_conflicts", "trigger": "cron", "cron": "30 1 * * *"},
-    {"name": "delete-files", "action": "delete_files", "trigger": "cron", "cron": "0 2 * * *"},
-    {"name": "clear-cache", "action": "clear_cache", "trigger": "cron", "cron": "0 3 * * 0",
-     "args": {"older_than_days": 365}},
+    {"name": "history-retention", "action": "retention", "trigger": "cron", "cron": "0 4 * * 0",
+     "args": {"days": 365}},
 ]
 
 
@@ -379,7 +389,9 @@ def example_config() -> str:
              'data_dir = "data"', ""]
     for name, cls in _SECTIONS.items():
         lines += _example_section(name, cls) + [""]
-    lines.append("# Maintenance jobs: one table each. action: " + ", ".join(
+    lines.append("# `init` seeds the default maintenance jobs into the database; change them there with "
+                 "`b2b-soap jobs`.")
+    lines.append("# Jobs added here are stored at init or serve when no job has that name. action: " + ", ".join(
         JobSettings.__dataclass_fields__["action"].metadata["choices"]))
     for job in _EXAMPLE_JOBS:
         lines.append("[[maintenance.jobs]]")

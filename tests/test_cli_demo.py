@@ -52,6 +52,9 @@ def test_demo_creates_then_reuses_without_duplicates(cli, tmp_path, database_url
     assert bases == {"9994001": True, "9994002": True, "9994003": True, "9994004": False}
     groups = {g["name"]: g for g in cli.json(*demo_config, "group", "list")}
     assert groups["LA Administrators"]["members"] == "la-admin"
+    jobs = {j["name"]: (j["action"], j["trigger"]) for j in cli.json(*demo_config, "jobs", "list")}
+    assert {"clear-conflicts", "delete-files", "clear-cache", "attainment-import"} <= set(jobs)
+    assert jobs["attainment-import"] == ("attainment_import", "every 900s")
     assert groups["Schools B2B"]["permissions"] == \
         "B2BS Import/Export=Read-Write; Import/Export data=Read-Write"
 

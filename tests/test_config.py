@@ -16,8 +16,9 @@ def test_defaults_are_valid():
 def test_example_is_complete_and_valid():
     data = tomllib.loads(example_config())
     settings = settings_from_dict(data, environ={})
-    assert {j.action for j in settings.jobs} == {"clear_conflicts", "delete_files", "clear_cache"}
-    assert set(data) >= {"server", "database", "la", "defaults", "storage", "licence", "maintenance", "alerts"}
+    assert {j.action for j in settings.jobs} == {"retention"}
+    assert set(data) >= {"server", "database", "la", "defaults", "storage", "attainment", "licence", "maintenance",
+                         "alerts"}
 
 
 @pytest.mark.parametrize("data, key", [

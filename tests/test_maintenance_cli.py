@@ -7,13 +7,15 @@ from datetime import timedelta
 import pytest
 
 from b2b_soap import cli
-from b2b_soap.db import Base, CacheEntry, Person, session_scope, utcnow
+from sqlalchemy import select
+
+from b2b_soap.db import AuditEntry, Base, CacheEntry, MaintenanceJob, Person, session_scope, utcnow
 
 
 @pytest.fixture
 def run(tmp_path, ctx, monkeypatch, capsys):
     monkeypatch.setattr(cli, "COMMAND_MODULES", ("b2b_soap.commands.tasks", "b2b_soap.commands.jobs",
-                                                 "b2b_soap.commands.alerts"))
+                                                 "b2b_soap.commands.alerts", "b2b_soap.commands.setup"))
     config = tmp_path / "b2b-soap.toml"
     config.write_text(f'data_dir = "{ctx.settings.data_dir}"\n[database]\nurl = "{ctx.settings.database_url}"\n'
                       '[[maintenance.jobs]]\nname = "nightly-cache"\naction = "clear_cache"\ntrigger = "cron"\n'
@@ -33,6 +35,7 @@ def run(tmp_path, ctx, monkeypatch, capsys):
         out = capsys.readouterr().out
         return json.loads(out) if out.strip().startswith(("{", "[")) else out
 
+    invoke.config = config
     return invoke
 
 
@@ -41,8 +44,56 @@ def test_jobs_run_history_and_list(run):
     assert (result["outcome"], result["counts"]) == ("ok", {"deleted": 1})
     history = run("jobs", "history", "--job", "clear_cache")
     assert [h["outcome"] for h in history] == ["ok"]
-    (job,) = run("jobs", "list")
-    assert (job["name"], job["available"]) == ("nightly-cache", True) and job["next_fire"]
+    assert run("jobs", "list") == []  # nothing until init seeds the defaults and adds the configured job
+
+
+def test_init_seeds_the_default_schedule_and_the_configured_jobs_once(run, ctx):
+    run("init")
+    jobs = {j["name"]: j for j in run("jobs", "list")}
+    expected = {"clear-conflicts": ("clear_conflicts", "30 1 * * *"), "delete-files": ("delete_files", "0 2 * * *"),
+                "clear-cache": ("clear_cache", "0 3 * * *"), "attainment-import": ("attainment_import", "every 900s"),
+                "nightly-cache": ("clear_cache", "0 3 * * 0")}
+    assert {name: (j["action"], j["trigger"]) for name, j in jobs.items() if name in expected} == expected
+    assert all(j["next_fire"] and not j["paused"] for j in jobs.values() if j["available"])
+    run("jobs", "remove", "delete-files")
+    run("jobs", "remove", "nightly-cache")
+    run("init")  # a removed default or configured job is not brought back
+    assert not {"delete-files", "nightly-cache"} & {j["name"] for j in run("jobs", "list")}
+
+
+def test_jobs_are_added_changed_paused_resumed_and_removed_with_audit(run, ctx):
+    added = run("jobs", "add", "weekly-cache", "clear_cache", "--cron", "0 4 * * 0", "--arg", "older_than_days=30")
+    assert (added["trigger"], added["args"], added["paused"]) == ("0 4 * * 0", {"older_than_days": 30}, False)
+    assert added["next_fire"]
+    changed = run("jobs", "set", "weekly-cache", "--every", "3600", "--arg", "older_than_days=7")
+    assert (changed["trigger"], changed["args"]) == ("every 3600s", {"older_than_days": 7})
+    assert run("jobs", "pause", "weekly-cache")["paused"] is True
+    assert [j["next_fire"] for j in run("jobs", "list")] == [None]
+    assert run("jobs", "resume", "weekly-cache")["next_fire"]
+    run("jobs", "remove", "weekly-cache")
+    assert run("jobs", "list") == []
+    with ctx.sessions() as s:
+        trail = s.execute(select(AuditEntry.action, AuditEntry.actor).where(
+            AuditEntry.object_type == "maintenance_job").order_by(AuditEntry.id)).all()
+        assert [a for a, _ in trail] == ["job.add", "job.change", "job.pause", "job.resume", "job.remove"]
+        assert all(actor.startswith("cli") for _, actor in trail)
+        assert s.scalar(select(MaintenanceJob.removed).where(MaintenanceJob.name == "weekly-cache")) is True
+
+
+@pytest.mark.parametrize("argv, message", [
+    (("add", "bad", "clear_cache", "--cron", "61 * * * *"), "cron '61 * * * *' is not valid"),
+    (("add", "bad", "clear_cache", "--cron", "0 3 * *"), "5 crontab fields"),
+    (("add", "bad", "clear_cache"), "either a cron expression or an interval"),
+    (("add", "bad", "clear_cache", "--every", "0"), "either a cron expression or an interval"),
+    (("add", "bad", "delete_files", "--every", "60", "--arg", "retention_day=3"), "takes no argument retention_day"),
+    (("set", "nobody", "--every", "60"), "no maintenance job called 'nobody'"),
+    (("pause", "nobody"), "no maintenance job called 'nobody'"),
+])
+def test_bad_job_changes_are_refused_with_the_reason(run, capsys, argv, message):
+    capsys.readouterr()
+    assert cli.main(["--config", str(run.config), "jobs", *argv]) == 1
+    assert message in capsys.readouterr().err
+    assert run("jobs", "list") == []
 
 
 def test_tasks_add_update_list_delete(run):

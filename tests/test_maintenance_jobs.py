@@ -158,14 +158,16 @@ def test_unknown_and_missing_actions(tmp_path, database_url, monkeypatch):
     ctx = _context(tmp_path, database_url, [{"name": "att", "action": "attainment_import", "trigger": "cron",
                                              "cron": "0 4 * * *"}])
     try:
-        assert maintenance.build_scheduler(ctx).get_jobs() == []
+        with session_scope(ctx.sessions) as s:
+            assert maintenance.import_config_jobs(s, "config", ctx.settings) == 1
+        assert maintenance.build_scheduler(ctx).get_jobs(jobstore="default") == []
         assert maintenance.describe_jobs(ctx)[0]["available"] is False
     finally:
         ctx.close()
 
 
 def test_cron_weekday_numbers_mean_what_crontab_means(tmp_path):
-    from b2b_soap.maintenance.scheduler import _crontab
+    from b2b_soap.maintenance.triggers import _crontab
     assert _crontab("30 1 * * 0") == "30 1 * * sun"
     assert _crontab("0 2 * * 1-5") == "0 2 * * mon-fri"
 

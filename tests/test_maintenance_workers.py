@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from b2b_soap import maintenance
+from b2b_soap import cli, maintenance
 from b2b_soap.config import settings_from_dict
 from b2b_soap.context import AppContext
 from b2b_soap.db import AuditEntry, JobRun, utcnow
@@ -28,7 +28,7 @@ from b2b_soap.db import AuditEntry, session_scope
 from b2b_soap.maintenance import actions
 from b2b_soap.maintenance.runs import WORKER
 
-def slow_effect(ctx, delay):
+def slow_effect(ctx, delay=0.3):
     time.sleep(delay)
     with session_scope(ctx.sessions) as s:
         s.add(AuditEntry(actor=WORKER, action="test.effect"))
@@ -40,10 +40,11 @@ sys.exit(main(["--config", sys.argv[1], "--no-alerts"]))
 """
 
 
-def _start(config: Path) -> subprocess.Popen:
+def _start(config: Path, log: Path | None = None) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    output = open(log, "w") if log else subprocess.PIPE
     return subprocess.Popen([sys.executable, "-c", WORKER, str(config)], env=env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=output, stderr=subprocess.STDOUT, text=True)
 
 
 def _runs(ctx) -> list[JobRun]:
@@ -117,3 +118,50 @@ def test_a_run_never_overlaps_itself(tmp_path, postgres_url):
             assert s.get(JobRun, ran).outcome == "ok"
     finally:
         ctx.close()
+
+
+def _all_logged(logs: list[Path], text: str) -> bool:
+    return all(text in log.read_text() for log in logs)
+
+
+def test_a_job_added_changed_and_removed_at_run_time_reaches_both_workers(tmp_path, postgres_url, capsys):
+    config = tmp_path / "b2b-soap.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n[database]\nurl = "{postgres_url}"\n'
+                      "[maintenance]\nreload_seconds = 0.5\n")
+    ctx = AppContext(settings_from_dict({"database": {"url": postgres_url}}, environ={}))
+    logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
+    workers = [_start(config, log) for log in logs]
+    try:
+        wait_for(lambda: _all_logged(logs, "maintenance scheduler running"), 30, "both workers", 0.1)
+        assert cli.main(["--config", str(config), "jobs", "add", "pulse", "clear_cache", "--every", "1"]) == 0
+        wait_for(lambda: _all_logged(logs, "maintenance job pulse scheduled: clear_cache every 1s"), 20,
+                 "both workers to schedule the new job", 0.1)
+        wait_for(lambda: len({r.worker for r in _runs(ctx) if r.outcome == "ok"}) == 2, 30,
+                 "runs by both workers", 0.1)
+
+        assert cli.main(["--config", str(config), "jobs", "set", "pulse", "--every", "2"]) == 0
+        wait_for(lambda: _all_logged(logs, "maintenance job pulse scheduled: clear_cache every 2s"), 20,
+                 "both workers to take the change", 0.1)
+        changed_at = utcnow()
+        wait_for(lambda: len([r for r in _runs(ctx) if r.started_at > changed_at and r.outcome == "ok"]) >= 2,
+                 30, "two runs on the new interval", 0.1)
+
+        assert cli.main(["--config", str(config), "jobs", "remove", "pulse"]) == 0
+        wait_for(lambda: _all_logged(logs, "maintenance job pulse unscheduled"), 20, "both workers to drop it", 0.1)
+        wait_for(lambda: all(r.outcome != "running" for r in _runs(ctx)), 10, "the last run to end", 0.1)
+        last = max(r.id for r in _runs(ctx))
+        threading.Event().wait(2.5)  # longer than the interval: a worker still holding the job would fire
+        assert max(r.id for r in _runs(ctx)) == last
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(20)
+    runs = _runs(ctx)
+    with ctx.sessions() as s:
+        effects = s.scalars(select(AuditEntry.actor).where(AuditEntry.action == "test.effect")).all()
+    ctx.close()
+    fire_times = [r.fire_time for r in runs]
+    assert len(fire_times) == len(set(fire_times)), "a fire ran twice"
+    assert len(effects) == len([r for r in runs if r.outcome == "ok"]), "each run had exactly one effect"
+    assert all(r.fire_time.second % 2 == 0 for r in runs if r.started_at > changed_at), "a fire of the old interval"

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 import zeep
+from sqlalchemy import select
 
+from b2b_soap.db import AuditEntry
 from b2b_soap.security import ADMINISTRATION, REPORTS
 from server import running_server, zeep_client
 from service_setup import PASSWORD, TNS, ServiceEnv, fault_code
@@ -56,3 +58,36 @@ def test_la_tasks_for_many_bases_reach_each_school_and_jobs_run_on_demand(env: S
         with pytest.raises(zeep.exceptions.Fault) as bad:
             admin.service.RunJob(action="format_disk", args=None)
         assert fault_code(bad.value, admin) == "ValidationFailed"
+
+
+def test_la_adds_changes_pauses_and_removes_maintenance_jobs(env: ServiceEnv) -> None:
+    with running_server(env.config_path) as srv:
+        admin = zeep_client(srv, "officer", PASSWORD, admin=True)
+        added = admin.service.AddJob(name="weekly-cache", action="clear_cache", cron="0 4 * * 0", seconds=None,
+                                     args={"string": ["older_than_days=30"]}, paused=False)
+        assert (added.Cron, added.Args.string if added.Args else None, added.Paused) == (
+            "0 4 * * 0", ["older_than_days=30"], False)
+        assert added.NextFireUtc is not None and added.ModifiedBy == "officer"
+        changed = admin.service.ChangeJob(name="weekly-cache", action=None, cron=None, seconds=600, args=None)
+        assert (changed.Cron, changed.Seconds, changed.Args.string) == (None, 600, ["older_than_days=30"])
+        assert admin.service.PauseJob(name="weekly-cache").NextFireUtc is None
+        assert admin.service.ResumeJob(name="weekly-cache").NextFireUtc is not None
+        reader = zeep_client(srv, "reader", PASSWORD, admin=True)
+        assert [j.Name for j in reader.service.ListJobs()] == ["weekly-cache"]
+        with pytest.raises(zeep.exceptions.Fault) as denied:
+            reader.service.PauseJob(name="weekly-cache")
+        assert fault_code(denied.value, reader) == "PermissionDenied"
+        with pytest.raises(zeep.exceptions.Fault) as bad:
+            admin.service.AddJob(name="bad", action="clear_cache", cron="99 * * * *", seconds=None, args=None,
+                                 paused=False)
+        assert fault_code(bad.value, admin) == "ValidationFailed" and "99 * * * *" in bad.value.message
+        assert admin.service.RemoveJob(name="weekly-cache") is True
+        assert not admin.service.ListJobs()
+        with pytest.raises(zeep.exceptions.Fault) as gone:
+            admin.service.PauseJob(name="weekly-cache")
+        assert fault_code(gone.value, admin) == "NotFound"
+    with env.ctx.sessions() as s:
+        trail = s.execute(select(AuditEntry.action, AuditEntry.actor).where(
+            AuditEntry.object_type == "maintenance_job").order_by(AuditEntry.id)).all()
+    assert trail == [("job.add", "officer"), ("job.change", "officer"), ("job.pause", "officer"),
+                     ("job.resume", "officer"), ("job.remove", "officer")]

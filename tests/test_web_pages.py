@@ -197,6 +197,32 @@ def _check_jobs_history_and_run_now(client, world):
     assert "The job has run" in page and "clear_conflicts" in page
 
 
+def _check_jobs_added_changed_paused_and_removed(client, world):
+    from b2b_soap.db import AuditEntry, MaintenanceJob
+    response = post_form(client, "/jobs/", "/jobs/save", {"name": "cache-weekly", "action": "clear_cache",
+                                                           "cron": "0 4 * * 0", "args": "older_than_days=30"})
+    assert response.status_code == 302
+    page = _text(client, response.headers["Location"])
+    assert "Job cache-weekly saved" in page and "0 4 * * 0" in page and "older_than_days=30" in page
+    assert post_form(client, "/jobs/", "/jobs/save", {"name": "cache-weekly", "seconds": "600"}).status_code == 302
+    assert post_form(client, "/jobs/", "/jobs/cache-weekly/pause", {}).status_code == 302
+    assert "Resume cache-weekly" in _text(client, "/jobs/")
+    with world.ctx.sessions() as s:
+        job = s.scalar(select(MaintenanceJob).where(MaintenanceJob.name == "cache-weekly"))
+        assert (job.trigger, job.seconds, job.args, job.paused) == ("interval", 600, {"older_than_days": 30}, True)
+    refused = post_form(client, "/jobs/", "/jobs/save", {"name": "bad", "action": "clear_cache", "cron": "0 25 * * *"})
+    assert refused.status_code == 400 and "cron &#39;0 25 * * *&#39; is not valid" in refused.get_data(as_text=True)
+    assert post_form(client, "/jobs/", "/jobs/cache-weekly/resume", {}).status_code == 302
+    assert post_form(client, "/jobs/", "/jobs/cache-weekly/remove", {}).status_code == 302
+    assert "No job is scheduled" in _text(client, "/jobs/")
+    assert post_form(client, "/jobs/", "/jobs/cache-weekly/pause", {}).status_code == 404
+    assert client.post("/jobs/save", data={"name": "x", "action": "clear_cache", "seconds": "60"}).status_code == 400
+    with world.ctx.sessions() as s:
+        trail = s.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "maintenance_job")
+                          .order_by(AuditEntry.id)).all()
+    assert trail == ["job.add", "job.change", "job.pause", "job.resume", "job.remove"]
+
+
 def _check_alerts_page(client, world):
     from b2b_soap import alerts
     from b2b_soap.db import session_scope
@@ -246,5 +272,5 @@ def test_conflicts_one_by_one_and_in_bulk(client, world):
 
 def test_admin_pages_and_actions(client, world):
     for check in (_check_files_page_and_retry, _check_tasks_view_and_edit, _check_jobs_history_and_run_now,
-                  _check_defaults_validation):
+                  _check_jobs_added_changed_paused_and_removed, _check_defaults_validation):
         check(client, world)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..config import SecuritySettings, Settings
 from ..db import Group, GroupMember, GroupPermission, SystemDefault, User, session_scope, upgrade
+from ..maintenance.store import import_config_jobs, seed_default_jobs
 from ..security import LA_PROCESSES, verify_password
 from .defaults import seed_defaults
 from .groups import add_group, add_member, get_group, grant
@@ -72,9 +73,17 @@ def ensure_user(session: Session, security: SecuritySettings, actor: str, userna
     return f"user {username}", "exists, unchanged"
 
 
+def _seed_jobs(session: Session, settings: Settings, actor: str) -> Step:
+    seeded, imported = seed_default_jobs(session, actor), import_config_jobs(session, actor, settings)
+    if not (seeded or imported):
+        return "maintenance jobs", "unchanged"
+    return "maintenance jobs", f"seeded {seeded} default(s), added {imported} from the configuration file"
+
+
 def initialise(settings: Settings, actor: str, admin_user: str | None = None,
                admin_password: Callable[[], str] | None = None) -> list[Step]:
-    """Migrate the database to head, seed system defaults, create the storage key and, when
+    """Migrate the database to head, seed system defaults and the default maintenance jobs, add the
+    configured ``[[maintenance.jobs]]``, create the storage key and, when
     ``admin_user`` is given, an LA user in the LA Administrators group (every LA process Read-Write)."""
     from ..context import AppContext
     url = settings.database_url
@@ -93,6 +102,7 @@ def initialise(settings: Settings, actor: str, admin_user: str | None = None,
             session.flush()
             added = session.scalar(count) - before
             steps.append(("system defaults", f"seeded {added}" if added else "unchanged"))
+            steps.append(_seed_jobs(session, settings, actor))
             steps.append(ensure_group(session, actor, LA_ADMIN_GROUP, {p: "Read-Write" for p in LA_PROCESSES},
                                       "LA staff who administer the server"))
             if admin_user:

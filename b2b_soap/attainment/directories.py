@@ -2,13 +2,18 @@
 
 Attainment files are the one kind of transfer that also lives on disk, because other
 tools read them there. Both directories must be private to the server's own user
-(0700, owned by it); files are written 0600, atomically (temporary file in the same
-directory, then rename), and deleted once imported and resolved.
+(0700, owned by it), or, with ``[attainment] group``, shared with that group only (2770,
+owned by the server's user and that group: the accounts that need the files, such as the
+one Pulse runs as, are its members). Nobody else may ever read, write or enter them. Files
+are written 0600 (0660 with the group), atomically (temporary file in the same directory,
+then rename), and deleted once imported and resolved.
 """
 from __future__ import annotations
 
+import grp
 import os
 import stat
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,9 +28,8 @@ from ..errors import PayloadTooLarge, ServerBusy
 from ..private_files import write_private_file
 
 __all__ = ["UnsafeDirectory", "check_directories", "accept_attainment_file", "write_private_file",
-           "remove_file", "import_file_path", "suspense_file_path", "waiting_files"]
-
-DIR_MODE = 0o700
+           "write_attainment_file", "remove_file", "import_file_path", "suspense_file_path", "waiting_files",
+           "Access", "access"]
 
 
 class UnsafeDirectory(ServerBusy):
@@ -41,24 +45,63 @@ class UnsafeDirectory(ServerBusy):
         super().__init__(f"attainment directory {path} {problem}")
 
 
-def _check_one(path: Path) -> None:
-    if not path.exists():
-        path.mkdir(mode=DIR_MODE, parents=True)
-        os.chmod(path, DIR_MODE)  # mkdir's mode is masked by the umask
-    info = os.stat(path)
+@dataclass(frozen=True)
+class Access:
+    """Who may use the attainment directories: the server's user, and a group when one is configured."""
+
+    dir_mode: int
+    file_mode: int
+    gid: int | None = None
+    group: str = ""
+
+
+OWNER_ONLY = Access(dir_mode=0o700, file_mode=0o600)
+
+
+def access(settings: Settings, path: Path) -> Access:
+    """The access the settings ask for; UnsafeDirectory (naming ``path``) when the group does not exist."""
+    name = settings.attainment.group
+    if not name:
+        return OWNER_ONLY
+    try:
+        gid = grp.getgrnam(name).gr_gid
+    except KeyError:
+        raise UnsafeDirectory(path, f"should belong to group {name!r} ([attainment] group), which does not "
+                                    f"exist on this host; create the group or correct the setting") from None
+    return Access(dir_mode=0o2770, file_mode=0o660, gid=gid, group=name)
+
+
+def _create(path: Path, wanted: Access) -> None:
+    path.mkdir(mode=0o700, parents=True)
+    if wanted.gid is not None:
+        os.chown(path, -1, wanted.gid)
+    os.chmod(path, wanted.dir_mode)  # mkdir's mode is masked by the umask, and drops the setgid bit
+
+
+def _problem(path: Path, info: os.stat_result, wanted: Access) -> str | None:
+    mode = stat.S_IMODE(info.st_mode)
     if not stat.S_ISDIR(info.st_mode):
-        raise UnsafeDirectory(path, "is not a directory")
+        return "is not a directory"
     if info.st_uid != os.geteuid():
-        raise UnsafeDirectory(path, f"is owned by uid {info.st_uid}, not by this server's user "
-                                    f"(uid {os.geteuid()}); chown it to the server's user")
-    shared = stat.S_IMODE(info.st_mode) & 0o077
-    if shared:
-        raise UnsafeDirectory(path, f"has mode {stat.S_IMODE(info.st_mode):04o}: group or others may "
-                                    f"read, write or enter it; run chmod 700 {path}")
+        return (f"is owned by uid {info.st_uid}, not by this server's user (uid {os.geteuid()}); "
+                f"chown it to the server's user")
+    if mode & 0o007:
+        allowed = f"the server's user or group {wanted.group}" if wanted.group else "the server's user"
+        return (f"has mode {mode:04o}: others than {allowed} may read, write or enter it; "
+                f"run chmod {wanted.dir_mode:o} {path}")
+    if wanted.gid is None and mode & 0o070:
+        return (f"has mode {mode:04o}: group or others may read, write or enter it; run chmod 700 {path} "
+                f"(or name the group that may in [attainment] group)")
+    if wanted.gid is not None and info.st_gid != wanted.gid:
+        return (f"has group gid {info.st_gid}, not {wanted.group!r} ([attainment] group); "
+                f"run chgrp {wanted.group} {path}")
+    if wanted.gid is not None and mode != wanted.dir_mode:
+        return f"has mode {mode:04o}, not 2770; run chmod 2770 {path}"
+    return None
 
 
 def check_directories(settings: Settings) -> tuple[Path, Path]:
-    """Create missing attainment directories (0700) and refuse unsafe ones.
+    """Create missing attainment directories (0700, or 2770 with the group) and refuse unsafe ones.
 
     ``serve`` calls this at start-up; the upload path calls it before writing a file.
 
@@ -66,12 +109,24 @@ def check_directories(settings: Settings) -> tuple[Path, Path]:
         The import and suspense directories.
 
     Raises:
-        UnsafeDirectory: a directory is not a directory, not owned by the current user,
-            or readable, writable or executable by group or others.
+        UnsafeDirectory: a directory is not a directory, not owned by the current user, open
+            to others (or, without a group, to its group), not of the configured group, or
+            the configured group does not exist.
     """
     for path in (settings.import_path, settings.suspense_path):
-        _check_one(path)
+        wanted = access(settings, path)
+        if not path.exists():
+            _create(path, wanted)
+        problem = _problem(path, os.stat(path), wanted)
+        if problem:
+            raise UnsafeDirectory(path, problem)
     return settings.import_path, settings.suspense_path
+
+
+def write_attainment_file(settings: Settings, path: Path, data: bytes) -> None:
+    """Write a file into an attainment directory: 0600, or 0660 and the configured group."""
+    wanted = access(settings, path.parent)
+    write_private_file(path, data, wanted.file_mode, wanted.gid)
 
 
 def remove_file(path: str | Path | None) -> bool:
@@ -123,7 +178,7 @@ def accept_attainment_file(session: Session, settings: Settings, virtual_file: V
         return existing
     check_directories(settings)
     path = import_file_path(settings, virtual_file.id)
-    write_private_file(path, plaintext_bytes)
+    write_attainment_file(settings, path, plaintext_bytes)
     record = AttainmentImport(file_id=virtual_file.id, path=str(path), status="waiting", error="",
                               written_at=utcnow())
     session.add(record)

@@ -18,7 +18,7 @@ from ..config import Settings
 from ..db import Aspect, AttainmentImport, Person, PersonIdentifier, SuspenseItem, utcnow
 from ..errors import NotFound, ValidationFailed
 from ..security import audit
-from .directories import remove_file, suspense_file_path, write_private_file
+from .directories import remove_file, suspense_file_path, write_attainment_file
 from .placing import Placement, check_value, store_results
 
 __all__ = ["suspense_to_dict", "list_suspense", "write_suspense_file", "resolve_suspense",
@@ -48,12 +48,12 @@ def list_suspense(session: Session, file_id: str | None = None, status: str | No
 
 def write_suspense_file(settings: Settings, file_id: str, laestab: str, hierarchy: str,
                         items: Iterable[SuspenseItem]) -> None:
-    """The file's unplaced results as JSON (0600) in the suspense directory, for other tools."""
+    """The file's unplaced results as JSON (0600, 0660 with the group) in the suspense directory, for other tools."""
     document = {"file_id": file_id, "base": laestab, "hierarchy": hierarchy,
                 "written_utc": utcnow().isoformat(timespec="seconds") + "Z",
                 "items": [_jsonable(suspense_to_dict(item)) for item in items]}
-    write_private_file(suspense_file_path(settings, file_id),
-                       json.dumps(document, indent=1).encode("utf-8"))
+    write_attainment_file(settings, suspense_file_path(settings, file_id),
+                          json.dumps(document, indent=1).encode("utf-8"))
 
 
 def _jsonable(record: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from .engine import is_sqlite, make_engine, make_sessionmaker, normalise_url, se
 from .files import Download, FilePart, QueueEntry, VirtualFile
 from .incoming import CacheEntry, Conflict, Finding, IncomingRecord, MatchCandidate, MatchModelRow
 from .population import CarerLink, Enrolment, Person, PersonIdentifier
-from .scheduling import Alert, JobRun, ScheduledTask
+from .scheduling import Alert, JobRun, MaintenanceJob, ScheduledTask
 
 __all__ = [
     "Model", "utcnow", "make_engine", "make_sessionmaker", "session_scope", "upgrade", "normalise_url",
@@ -16,6 +16,6 @@ __all__ = [
     "Base", "User", "Group", "GroupMember", "GroupPermission", "SystemDefault", "Licence", "AuditEntry", "PERSON_ERASED",
     "WebSession", "VirtualFile", "FilePart", "QueueEntry", "Download", "Person", "PersonIdentifier",
     "CarerLink", "Enrolment", "IncomingRecord", "MatchCandidate", "Finding", "Conflict", "CacheEntry",
-    "MatchModelRow", "ScheduledTask", "JobRun", "Alert", "AspectHierarchy", "Aspect", "HierarchyAspect",
+    "MatchModelRow", "ScheduledTask", "JobRun", "MaintenanceJob", "Alert", "AspectHierarchy", "Aspect", "HierarchyAspect",
     "AttainmentResult", "AttainmentImport", "SuspenseItem",
 ]

@@ -52,6 +52,27 @@ class JobRun(Model):
     __table_args__ = (UniqueConstraint("job", "fire_time"),)
 
 
+class MaintenanceJob(Model):
+    """A scheduled maintenance job the LA may add, change, pause and remove while workers run.
+
+    A removed job keeps its row (``removed``) so that a default the LA removed is not seeded again.
+    """
+
+    __tablename__ = "maintenance_jobs"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    action: Mapped[str] = mapped_column(String(40))
+    trigger: Mapped[str] = mapped_column(String(10), default="cron")  # cron|interval
+    cron: Mapped[str] = mapped_column(String(100), default="")
+    seconds: Mapped[int] = mapped_column(Integer, default=0)
+    args: Mapped[dict] = mapped_column(JsonData, default=dict)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    origin: Mapped[str] = mapped_column(String(10), default="la")  # default|config|la
+    modified_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    modified_by: Mapped[str] = mapped_column(String(100), default="")
+
+
 class Alert(Model):
     __tablename__ = "alerts"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

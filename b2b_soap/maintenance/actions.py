@@ -18,7 +18,7 @@ from ..db import (Alert, AttainmentImport, CacheEntry, Conflict, FilePart, JobRu
                   VirtualFile, session_scope, utcnow)
 from ..errors import NotFound, ValidationFailed
 
-__all__ = ["ACTIONS", "resolve_action", "available_actions", "clear_conflicts", "delete_files",
+__all__ = ["ACTIONS", "resolve_action", "is_available", "available_actions", "clear_conflicts", "delete_files",
            "clear_cache", "retention", "DELETABLE_STATUSES"]
 
 Action = Callable[..., dict]
@@ -141,12 +141,14 @@ def resolve_action(name: str) -> Action:
     return getattr(module, function)
 
 
+def is_available(name: str) -> bool:
+    """True when the action's module is installed here."""
+    try:
+        resolve_action(name)
+    except NotFound:
+        return False
+    return True
+
+
 def available_actions() -> list[str]:
-    names = []
-    for name in ACTIONS:
-        try:
-            resolve_action(name)
-        except NotFound:
-            continue
-        names.append(name)
-    return names
+    return [name for name in ACTIONS if is_available(name)]

@@ -1,16 +1,31 @@
-"""Admin operations for maintenance: RunJob, ListJobRuns, ListAlerts."""
+"""Admin operations for maintenance: the scheduled jobs (ListJobs, AddJob, ChangeJob, PauseJob,
+ResumeJob, RemoveJob), RunJob, ListJobRuns, ListAlerts."""
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
-from spyne import Array, Int, Long, Unicode
+from spyne import Array, Boolean, Int, Long, Unicode
 
 from ... import alerts, maintenance
 from ...security import ADMINISTRATION, REPORTS
 from ..types import StringArray, UtcDateTime, _Model
 from .base import AdminCall, AdminService, admin_operation
 
-__all__ = ["JobsAdmin", "SERVICE", "JobRunInfo", "AlertInfo"]
+__all__ = ["JobsAdmin", "SERVICE", "JobInfo", "JobRunInfo", "AlertInfo"]
+
+
+class JobInfo(_Model):
+    Name = Unicode
+    Action = Unicode
+    Cron = Unicode  # crontab expression of a cron job (absent for an interval job)
+    Seconds = Int  # interval of an interval job (0 for a cron job)
+    Args = StringArray  # key=value
+    Paused = Boolean
+    Available = Boolean  # the action is installed here
+    NextFireUtc = UtcDateTime
+    ModifiedBy = Unicode
+    ModifiedUtc = UtcDateTime
 
 
 class JobRunInfo(_Model):
@@ -44,11 +59,66 @@ def _run_out(run) -> JobRunInfo:
                       Counts=json.dumps(run.counts) if run.counts is not None else None, Error=run.error or None)
 
 
+def _job_out(job: dict) -> JobInfo:
+    next_fire = job["next_fire"]
+    return JobInfo(Name=job["name"], Action=job["action"], Cron=job["cron"] or None, Seconds=job["seconds"],
+                   Args=[f"{k}={v}" for k, v in job["args"].items()], Paused=job["paused"],
+                   Available=job["available"], ModifiedBy=job["modified_by"], ModifiedUtc=job["modified_at"],
+                   NextFireUtc=next_fire.astimezone(UTC).replace(tzinfo=None) if next_fire else None)
+
+
+def _job(call: AdminCall, name: str) -> JobInfo:
+    call.session.flush()
+    return next(_job_out(j) for j in maintenance.describe_jobs(call.ctx, call.session) if j["name"] == name)
+
+
+def _args(args) -> dict | None:
+    return None if args is None else maintenance.parse_job_args(list(args))
+
+
+ArrayOfJobInfo = Array(JobInfo, type_name="ArrayOfJobInfo")
 ArrayOfJobRunInfo = Array(JobRunInfo, type_name="ArrayOfJobRunInfo")
 ArrayOfAlertInfo = Array(AlertInfo, type_name="ArrayOfAlertInfo")
 
 
 class JobsAdmin(AdminService):
+    @admin_operation(REPORTS, _returns=ArrayOfJobInfo)
+    def ListJobs(call: AdminCall):
+        """The scheduled maintenance jobs, paused ones included, with their next fire time."""
+        return [_job_out(j) for j in maintenance.describe_jobs(call.ctx, call.session)]
+
+    @admin_operation(ADMINISTRATION, Unicode, Unicode, Unicode, Int, StringArray, Boolean, write=True,
+                     _returns=JobInfo)
+    def AddJob(call: AdminCall, name, action, cron, seconds, args, paused):
+        """Add a job with either ``cron`` (crontab, 5 fields) or ``seconds``; every worker fires it
+        within ``maintenance.reload_seconds``."""
+        maintenance.add_job(call.session, call.actor, name or "", action or "", cron=cron, seconds=seconds,
+                            args=_args(args), paused=bool(paused))
+        return _job(call, name)
+
+    @admin_operation(ADMINISTRATION, Unicode, Unicode, Unicode, Int, StringArray, write=True, _returns=JobInfo)
+    def ChangeJob(call: AdminCall, name, action, cron, seconds, args):
+        """Change a job: each given value replaces the current one (``args`` replaces every argument)."""
+        maintenance.change_job(call.session, call.actor, name or "", action=action, cron=cron, seconds=seconds,
+                               args=_args(args))
+        return _job(call, name)
+
+    @admin_operation(ADMINISTRATION, Unicode, write=True, _returns=JobInfo)
+    def PauseJob(call: AdminCall, name):
+        maintenance.set_paused(call.session, call.actor, name or "", True)
+        return _job(call, name)
+
+    @admin_operation(ADMINISTRATION, Unicode, write=True, _returns=JobInfo)
+    def ResumeJob(call: AdminCall, name):
+        maintenance.set_paused(call.session, call.actor, name or "", False)
+        return _job(call, name)
+
+    @admin_operation(ADMINISTRATION, Unicode, write=True, _returns=Boolean)
+    def RemoveJob(call: AdminCall, name):
+        """Remove a job; its run history stays."""
+        maintenance.remove_job(call.session, call.actor, name or "")
+        return True
+
     @admin_operation(ADMINISTRATION, Unicode, StringArray, write=True, _returns=JobRunInfo)
     def RunJob(call: AdminCall, action, args):
         """Run a maintenance action now (``args``: ``key=value`` strings); returns the recorded run."""
