@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Sequence
 
@@ -13,6 +14,7 @@ from .errors import B2BError
 
 __all__ = ["main", "parse_arguments", "build_parser"]
 
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a command ended by SIGPIPE
 COMMAND_MODULES = (
     "b2b_soap.commands.setup",
     "b2b_soap.commands.accounts",
@@ -45,10 +47,23 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return build_parser().parse_args(argv)
 
 
+def _stdout_to_devnull() -> None:
+    """The reader of stdout has gone (``| head``): send what is still buffered nowhere, so that
+    the interpreter's own flush at exit does not report the broken pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(argv)
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -68,3 +68,22 @@ def test_users_and_groups(cli, monkeypatch):
     listed = {g["name"]: g for g in cli.json("group", "list")}
     assert set(listed) == {"LA Administrators", "Schools B2B"}
     assert "Import/Export data=Read-Write" in listed["Schools B2B"]["permissions"]
+
+
+def test_output_into_a_pipe_closed_early_ends_quietly(cli):
+    """``b2b-soap base add ... | head -2``: the reader goes away, the command exits without a traceback."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cli.ok("init")
+    command = shutil.which("b2b-soap", path=str(Path(sys.executable).parent)) or "b2b-soap"
+    for number in range(3):
+        process = subprocess.Popen([command, "--config", str(cli.config), "base", "add", f"999200{number}",
+                                    "--name", "Piped School"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process.stdout.close()  # the reader has gone before the command writes anything
+        err = process.stderr.read().decode()
+        assert process.wait(60) == 141, err
+        assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err, err
+    assert [b["laestab"] for b in cli.json("base", "list")] == ["9992000", "9992001", "9992002"]

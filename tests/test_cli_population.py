@@ -20,13 +20,16 @@ def test_person_import_update_show(cli, tmp_path):
     mixed.write_text(HEADER + "L1,,Amy,Smyth,2015-03-04,F,1 High St,Leeds,LS1 4AB,0113 496 0000\n"
                               "L3,,,Nameless,,,,,,\n"
                               "L4,,Cat,Lee,not-a-date,,,,,\n"
-                              "L5,,Dee,Ng,,,,,,\n")
+                              "L5,,Dee,Ng,,,,,,\n"
+                              "L6,,,Ode,31/02/2015,Q,,,,\n")
     result = cli("person", "import", str(mixed))
     assert result.code == 3
     shown = dict(line.split() for line in result.out.splitlines())
-    assert (shown["inserted"], shown["updated"], shown["skipped"]) == ("1", "1", "2")
+    assert (shown["inserted"], shown["updated"], shown["skipped"]) == ("1", "1", "3")
     assert "skipped: line 3: forename: required" in result.err
     assert "skipped: line 4: dob: not a date" in result.err
+    every = next(line for line in result.err.splitlines() if line.startswith("skipped: line 6:"))
+    assert "forename: required" in every and "dob: not a date" in every and "gender: expected M, F" in every
     assert cli.json("person", "show", "L1")["surname"] == "Smyth"
     assert cli.json("person", "show", "L5")["forename"] == "Dee"
 

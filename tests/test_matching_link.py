@@ -3,6 +3,7 @@
 import argparse
 import csv
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,23 @@ def test_b2b_soap_link_command(files, tmp_path):
     missing = subprocess.run([command, "link", "--la", str(tmp_path / "nope.csv"), "--incoming", str(incoming),
                               "--out", str(out)], capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2
+
+
+def test_link_json_summary_and_progress_through_the_cli(files, capsys):
+    from b2b_soap.cli import main
+
+    la, incoming, out, children = files
+    arguments = ["link", "--la", str(la), "--incoming", str(incoming), "--out", str(out)]
+    assert main(["--json", *arguments]) == 0
+    printed = capsys.readouterr()
+    summary = json.loads(printed.out)
+    assert (summary["incoming"], summary["population"], summary["out"]) == (151, 800, str(out))
+    assert summary["auto"] + summary["possible"] + summary["none"] == 151 and summary["auto"] >= 140
+    assert "matching" not in printed.err  # stderr is no terminal here: no progress unless asked
+    assert main([*arguments, "--progress"]) == 0
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    stages = [line for line in printed.err.splitlines() if ":" in line and "%" in line]
+    assert [line.split(":")[0] for line in stages] == ["indexing the LA population", "training the model",
+                                                       "matching"]
+    assert "matching: 151/151 (100%)" in printed.err

@@ -8,6 +8,8 @@ from datetime import date
 from b2b_soap.commands import process as commands
 from processing_support import add_base, add_bystander, pupil, transfer_bytes
 
+pytest_plugins = ["test_cli_support"]  # the cli fixture
+
 
 def run(ctx, capsys, *argv) -> tuple[int, str]:
     parser = argparse.ArgumentParser()
@@ -43,3 +45,17 @@ def test_import_process_review_and_report(ctx, capsys, tmp_path):
     assert [f["status"] for f in json.loads(out)] == ["Processed"]
     code, out = run(ctx, capsys, "conflicts", "list")
     assert json.loads(out) == []
+
+
+def test_review_show_prints_the_record_data_as_lines(cli, tmp_path):
+    cli.ok("init")
+    cli.ok("base", "add", "9994001", "--name", "North School", "--b2b")
+    path = tmp_path / "pupils.xml"
+    path.write_bytes(transfer_bytes([pupil("Kai", "Moreno", date(2011, 3, 3))]))
+    cli.ok("import", str(path), "--base", "9994001", "--process")
+    [item] = cli.json("review", "unmatched")
+    shown = cli.ok("review", "show", str(item["id"])).out
+    assert "{'" not in shown and '{"' not in shown, shown
+    data = shown.split("\ndata:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert data and all(line.startswith("  ") for line in data), shown
+    assert isinstance(cli.json("review", "show", str(item["id"]))["data"], dict)

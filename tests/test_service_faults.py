@@ -19,13 +19,18 @@ from service_setup import PASSWORD, ServiceEnv, file_header, student_file
 TNS = "http://schemas.b2b-soap.org/student/2026/01"
 
 
-def code_of(call, client) -> str:
+def fault_of(call, client) -> tuple[str, str]:
+    """(Code, Message) of the typed B2BFault that ``call`` raises."""
     with pytest.raises(zeep.exceptions.Fault) as caught:
         call()
     fault = caught.value
     detail = client.get_element(f"{{{TNS}}}B2BFault").parse(fault.detail[0], client.wsdl.types)
     assert detail.Message == fault.message and detail.Message
-    return detail.Code
+    return detail.Code, detail.Message
+
+
+def code_of(call, client) -> str:
+    return fault_of(call, client)[0]
 
 
 def test_gates_licence_base_permissions_and_lockout(tmp_path: Path, database_url: str) -> None:
@@ -142,3 +147,47 @@ def test_no_licence_and_request_faults(tmp_path: Path, database_url: str) -> Non
         assert code_of(lambda: c.service.GetServerInfo(), c) == "NotLicensed"
         assert srv.health()["status"] == "degraded"
     unlicensed.close()
+
+
+def test_faults_name_the_cause(tmp_path: Path, database_url: str) -> None:
+    env = ServiceEnv.create(tmp_path, database_url)
+    env.add_school("9994000", "sims")
+    env.add_la_user("la-admin", {ADMINISTRATION: "Read-Write"})
+    with running_server(env.config_path) as srv:
+        c = zeep_client(srv, "sims", PASSWORD)
+        data = student_file(pupils=20)
+        half = len(data) // 2
+        guid = str(uuid.uuid4())
+        first = c.service.UploadFile(header=file_header(c, data, guid=guid, part=1, parts=2), content=data[:half])
+        code, message = fault_of(lambda: c.service.UploadFile(
+            header=file_header(c, data, guid=guid, part=2, parts=3), content=data[half:]), c)
+        assert code == "ValidationFailed" and "PartCount 3" in message and "FileGuid" in message, message
+        other_sha = "ab" * 32
+        code, message = fault_of(lambda: c.service.UploadFile(
+            header=file_header(c, data, guid=guid, part=2, parts=2, sha256=other_sha), content=data[half:]), c)
+        assert code == "ValidationFailed" and f"Sha256 {other_sha}" in message and "PartCount" not in message
+        done = c.service.UploadFile(header=file_header(c, data, guid=guid, part=2, parts=2), content=data[half:])
+        assert (done.FileId, done.Status) == (first.FileId, "Received")  # the earlier part was kept
+
+        code, message = fault_of(lambda: c.service.UploadFile(header=file_header(c, data), content=gzip.compress(data)), c)
+        assert code == "ChecksumMismatch" and "set Compression=Gzip" in message, message
+        code, message = fault_of(lambda: c.service.UploadFile(header=file_header(c, data, sha256="0" * 64),
+                                                              content=data), c)
+        assert code == "ChecksumMismatch" and "Compression" not in message, message
+
+        task_type = c.get_type(f"{{{TNS}}}ScheduledTask")
+        late = task_type(TaskId=0, Name="nightly", DataType="Student", Direction="Export", Frequency="Daily",
+                         TimeOfDay="25:00")
+        code, message = fault_of(lambda: c.service.SaveScheduledTask(task=late), c)
+        assert code == "ValidationFailed" and "TimeOfDay" in message and "time_of_day" not in message, message
+        weekly = task_type(TaskId=0, Name="weekly", DataType="Student", Direction="Export", Frequency="Weekly",
+                           TimeOfDay="06:00")
+        code, message = fault_of(lambda: c.service.SaveScheduledTask(task=weekly), c)
+        assert "DaysOfWeek" in message and "days_of_week" not in message, message
+        admin = zeep_client(srv, "la-admin", PASSWORD, admin=True)
+        admin_task = admin.get_type(f"{{{TNS}}}ScheduledTask")(TaskId=0, Name="n", DataType="Student",
+                                                               Direction="Export", Frequency="Daily", TimeOfDay="7pm")
+        with pytest.raises(zeep.exceptions.Fault) as caught:
+            admin.service.SaveTask(laestabs={"string": ["9994000"]}, task=admin_task)
+        assert "TimeOfDay" in caught.value.message and "time_of_day" not in caught.value.message
+    env.close()

@@ -114,13 +114,25 @@ def row_cleaner(columns: tuple[str, ...]) -> Callable[[list[str]], dict[str, str
              for i, s in enumerate(specs) if s.clean is _text]
     special = [(i, s) for i, s in enumerate(specs) if s.clean is not _text]
 
+    def every_problem(values: list[str]) -> str:
+        problems = []
+        for spec, value in zip(specs, values):
+            try:
+                _checked(spec, value.strip())
+            except ValueError as exc:
+                problems.append(str(exc))
+        return "; ".join(problems)
+
     def clean(values: list[str]) -> dict[str, str | None]:
-        record = {spec.attribute: _checked(spec, values[index].strip()) for index, spec in special}
-        for index, column, attribute, limit, required in plain:
-            value = record[attribute] = values[index].strip()
-            if len(value) > limit or (required and not value):
-                raise ValueError(f"{column}: required" if not value
-                                 else f"{column}: longer than {limit} characters")
+        try:
+            record = {spec.attribute: _checked(spec, values[index].strip()) for index, spec in special}
+            for index, column, attribute, limit, required in plain:
+                value = record[attribute] = values[index].strip()
+                if len(value) > limit or (required and not value):
+                    raise ValueError(f"{column}: required" if not value
+                                     else f"{column}: longer than {limit} characters")
+        except ValueError:  # a bad row is rare: check it again, value by value, to name every problem
+            raise ValueError(every_problem(values)) from None
         return record
     return clean
 

@@ -38,6 +38,10 @@ def _text(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, (datetime, date)):
         return value.isoformat(sep=" ", timespec="seconds") if isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return ", ".join(json.dumps(v, default=str) if isinstance(v, (dict, list)) else _text(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, default=str) if value else ""
     return str(value)
 
 
@@ -67,9 +71,18 @@ def emit_one(args: argparse.Namespace, record: dict[str, Any]) -> None:
     if getattr(args, "json", False):
         print(json.dumps({k: _jsonable(v) for k, v in record.items()}, indent=2))
         return
+    _print_fields(record, "")
+
+
+def _print_fields(record: dict[str, Any], indent: str) -> None:
+    """``key  value`` lines; a non-empty dict value as its own lines, indented under its key."""
     width = max((len(k) for k in record), default=0)
     for key, value in record.items():
-        print(f"{key.ljust(width)}  {_text(value)}")
+        if isinstance(value, dict) and value:
+            print(f"{indent}{key}:")
+            _print_fields(value, indent + "  ")
+        else:
+            print(f"{indent}{key.ljust(width)}  {_text(value)}".rstrip())
 
 
 def read_password(args: argparse.Namespace, prompt: str = "Password: ") -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 from datetime import date
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import TextIO
 
 from b2b_soap.matching.decide import AUTO, NONE
 from b2b_soap.matching.model import MatchModel, ModelError
-from b2b_soap.matching.pipeline import link_records
+from b2b_soap.matching.pipeline import Progress, link_records
 from b2b_soap.matching.records import Record
 
 __all__ = ["COLUMNS", "OUTPUT_COLUMNS", "add_link_arguments", "main_link", "run_link", "read_records"]
@@ -92,7 +93,8 @@ def read_records(path: Path, stderr: TextIO) -> list[Record]:
 
 
 def run_link(la_csv: Path, incoming_csv: Path, out_csv: Path, model_path: Path | None,
-             save_model: Path | None, stderr: TextIO = sys.stderr) -> int:
+             save_model: Path | None, stderr: TextIO = sys.stderr, progress: Progress | None = None,
+             summary: TextIO | None = None) -> int:
     """Run the link command; returns the exit code.
 
     Args:
@@ -102,6 +104,8 @@ def run_link(la_csv: Path, incoming_csv: Path, out_csv: Path, model_path: Path |
         model_path: use this trained model instead of training by EM.
         save_model: write the model used to this file.
         stderr: where problems are reported.
+        progress: told as each stage starts and ends.
+        summary: where a JSON summary of the run is written (``--json``: stdout).
     """
     try:
         model = MatchModel.load(model_path) if model_path else None
@@ -114,7 +118,7 @@ def run_link(la_csv: Path, incoming_csv: Path, out_csv: Path, model_path: Path |
         decisions = []
         print("warning: no usable rows in an input; nothing matched", file=stderr)
     else:
-        decisions, model = link_records(population, incoming, model=model)
+        decisions, model = link_records(population, incoming, model=model, progress=progress)
         if save_model:
             try:
                 model.save(save_model)
@@ -129,6 +133,9 @@ def run_link(la_csv: Path, incoming_csv: Path, out_csv: Path, model_path: Path |
     counts = {kind: sum(d.decision == kind for d in decisions) for kind in (AUTO, "possible", NONE)}
     print(f"linked {len(incoming)} incoming against {len(population)}: "
           + ", ".join(f"{k} {v}" for k, v in counts.items()), file=stderr)
+    if summary is not None:
+        print(json.dumps({"incoming": len(incoming), "population": len(population), **counts,
+                          "out": str(out_csv)}, indent=2), file=summary)
     return EXIT_OK
 
 
@@ -153,6 +160,7 @@ def add_link_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-model", type=Path, default=None, help="write the model used to FILE")
 
 
-def main_link(args: argparse.Namespace) -> int:
-    """Entry point for parsed ``link`` arguments."""
-    return run_link(args.la, args.incoming, args.out, args.model, args.save_model, sys.stderr)
+def main_link(args: argparse.Namespace, progress: Progress | None = None) -> int:
+    """Entry point for parsed ``link`` arguments (a JSON summary on stdout with ``--json``)."""
+    return run_link(args.la, args.incoming, args.out, args.model, args.save_model, sys.stderr, progress,
+                    sys.stdout if getattr(args, "json", False) else None)

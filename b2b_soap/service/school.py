@@ -6,6 +6,7 @@ the caller and checked licence, base flag and permissions.
 """
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -21,7 +22,7 @@ from .types import (ArrayOfDownloadInfo, ArrayOfScheduledTask, DownloadedFile, D
                     FileHeader, FileReceipt, FileStatus, ScheduledTask, ServerInfo)
 from .wcf import operation
 
-__all__ = ["B2BStudentService", "PORT_TYPE", "PRODUCT_VERSION", "CONTRACT_VERSION"]
+__all__ = ["B2BStudentService", "wsdl_task_fields", "PORT_TYPE", "PRODUCT_VERSION", "CONTRACT_VERSION"]
 
 PORT_TYPE = "IB2BStudentService"
 PRODUCT_VERSION = "0.1.0"
@@ -56,16 +57,28 @@ def _task_out(task: TaskRow) -> ScheduledTask:
                          Version=task.version, ModifiedUtc=task.modified_at)
 
 
+_TASK_FIELDS = {"task_id": "TaskId", "name": "Name", "data_type": "DataType", "direction": "Direction",
+                "enabled": "Enabled", "frequency": "Frequency", "start_date": "StartDate", "time_of_day": "TimeOfDay",
+                "days_of_week": "DaysOfWeek", "day_of_month": "DayOfMonth", "nc_years": "NcYears",
+                "include_leavers": "IncludeLeavers", "aspect_hierarchy_id": "AspectHierarchyId", "version": "Version"}
+_STORED_NAME = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+
+
 def _task_in(task: ScheduledTask | None) -> dict:
     if task is None:
         raise ValidationFailed("task is required")
-    values = {"task_id": task.TaskId, "name": task.Name, "data_type": task.DataType, "direction": task.Direction,
-            "enabled": task.Enabled, "frequency": task.Frequency,
-            "start_date": task.StartDate, "time_of_day": task.TimeOfDay,
-            "days_of_week": list(task.DaysOfWeek or []), "day_of_month": task.DayOfMonth,
-            "nc_years": list(task.NcYears or []), "include_leavers": task.IncludeLeavers,
-            "aspect_hierarchy_id": task.AspectHierarchyId, "version": task.Version}
+    values = {key: getattr(task, name) for key, name in _TASK_FIELDS.items()}
+    values["days_of_week"], values["nc_years"] = list(task.DaysOfWeek or []), list(task.NcYears or [])
     return {key: value for key, value in values.items() if value is not None}  # nil: the default
+
+
+@contextmanager
+def wsdl_task_fields() -> Iterator[None]:
+    """Task validation messages name the contract's fields (``TimeOfDay``), not the stored ones."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        raise ValidationFailed(_STORED_NAME.sub(lambda m: _TASK_FIELDS.get(m[0], m[0]), exc.message)) from None
 
 
 def _download_info(row) -> DownloadInfo:
@@ -100,7 +113,8 @@ class B2BStudentService(ServiceBase):
     def SaveScheduledTask(ctx, task):
         with _school(ctx) as (session, who):
             actor, base = _actor_and_base(session, who)
-            saved = tasks.save_school_task(session, runtime(ctx).ctx.settings, actor, base, _task_in(task))
+            with wsdl_task_fields():
+                saved = tasks.save_school_task(session, runtime(ctx).ctx.settings, actor, base, _task_in(task))
             session.flush()
             return _task_out(saved)
 

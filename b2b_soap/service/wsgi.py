@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from cheroot.errors import MaxSizeExceeded
 from lxml import etree
 from spyne import Application
 from spyne.server.wsgi import WsgiApplication
@@ -130,6 +131,19 @@ def framed(headers: list[tuple[str, str]], length: int) -> list[tuple[str, str]]
     return kept + [("Content-Length", str(length))]
 
 
+def _read_input(stream, size: int, limit: int) -> bytes:
+    """Up to ``size`` bytes of the request body; a chunked body (no Content-Length) is read
+    by cheroot, which refuses one over ``max_request_body_size`` with a plain IOError."""
+    try:
+        return stream.read(size)
+    except ValueError:
+        raise _plain("400 Bad Request", "the chunked request body is malformed") from None
+    except (OSError, MaxSizeExceeded) as exc:
+        if "Too Large" not in str(exc):
+            raise
+        raise _plain("413 Payload Too Large", f"the request is larger than {limit} bytes") from None
+
+
 def _mandatory(element: etree._Element) -> bool:
     for name, value in element.attrib.items():
         if name in (f"{{{SOAP_ENV}}}mustUnderstand", "mustUnderstand") and value.strip() in ("1", "true"):
@@ -190,6 +204,7 @@ class B2BWsgiApp:
         try:
             status, headers, body = self._respond(environ)
         except Refusal as refusal:
+            refusal = self._discard_unread_chunks(environ, refusal)
             status, body = refusal.status, refusal.body
             headers = [("Content-Type", refusal.content_type)] + refusal.headers
         except Exception as exc:  # never a plain-text 500 with a traceback
@@ -204,6 +219,20 @@ class B2BWsgiApp:
             return [body]
         start_response(status, headers)
         return body
+
+    def _discard_unread_chunks(self, environ: dict, refusal: Refusal) -> Refusal:
+        """cheroot reads what is left of a Content-Length body before the next request on a
+        keep-alive connection, but not of a chunked one: read it here. A chunked body found
+        too large or malformed on the way gets that refusal instead (a 413 closes the connection)."""
+        if not environ.get("wsgi.input_terminated") or environ.get("CONTENT_LENGTH"):
+            return refusal
+        limit = self.settings.server.max_request_bytes
+        try:
+            while _read_input(environ["wsgi.input"], 64 * 1024, limit):
+                pass
+        except Refusal as instead:
+            return instead
+        return refusal
 
     @staticmethod
     def _count(operation: str, status: str, body, seconds: float) -> None:
@@ -258,7 +287,7 @@ class B2BWsgiApp:
         if length > limit:
             raise _plain("413 Payload Too Large", f"the request is larger than {limit} bytes; "
                                                   "send large files in parts (see GetServerInfo)")
-        body = environ["wsgi.input"].read(length if length >= 0 else limit + 1)
+        body = _read_input(environ["wsgi.input"], length if length >= 0 else limit + 1, limit)
         if len(body) > limit:
             raise _plain("413 Payload Too Large", f"the request is larger than {limit} bytes")
         return body

@@ -45,6 +45,9 @@ __all__ = ["UploadHeader", "Uploader", "Receipt", "FileStore", "read_content", "
 DATA_TYPES = ("Student", "Attainment")
 COMPRESSIONS = ("None", "Gzip")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+GZIP_MAGIC = b"\x1f\x8b"
+_WHOLE_FILE_FIELDS = (("Sha256", "sha256"), ("TotalBytes", "total_bytes"), ("PartCount", "part_count"),
+                      ("DataType", "data_type"), ("Compression", "compression"))
 
 
 @dataclass(frozen=True)
@@ -210,16 +213,24 @@ class FileStore:
         query = select(VirtualFile).where(VirtualFile.base_id == uploader.base_id,
                                           VirtualFile.file_guid == header.file_guid)
         vf = session.scalar(query.with_for_update() if lock else query)
-        if vf is not None and (vf.sha256, vf.total_bytes, vf.part_count, vf.data_type, vf.compression) != (
-                header.sha256, header.total_bytes, header.part_count, header.data_type, header.compression):
+        differences = [] if vf is None else [
+            f"{name} {getattr(header, key)} (the earlier parts said {getattr(vf, key)})"
+            for name, key in _WHOLE_FILE_FIELDS if getattr(header, key) != getattr(vf, key)]
+        if differences and vf.status == "Receiving":
+            raise ValidationFailed(f"part {header.part_number} of FileGuid {header.file_guid} differs from the "
+                                   f"parts already received: {'; '.join(differences)}. Every part carries the "
+                                   "header of the whole file")
+        if differences:
             raise DuplicateFile(f"FileGuid {header.file_guid} was already used for a different file "
                                 f"(file id {vf.id}); use a new FileGuid for new content")
         return vf
 
     def _check_whole(self, uploader: Uploader, header: UploadHeader, data: bytes) -> tuple[str, list | None]:
         if len(data) != header.total_bytes or hashlib.sha256(data).hexdigest() != header.sha256:
+            hint = ("the content looks gzip-compressed: set Compression=Gzip"
+                    if header.compression == "None" and data.startswith(GZIP_MAGIC) else "send the file again")
             raise ChecksumMismatch(f"the content ({len(data)} bytes) does not match the header's TotalBytes "
-                                   f"and Sha256; send the file again")
+                                   f"and Sha256; {hint}")
         result = validate_transfer(data, header.data_type)  # type: ignore[arg-type]
         errors = result.errors
         if result.ok:

@@ -8,7 +8,7 @@ from ... import tasks
 from ...db import Base
 from ...errors import NotFound
 from ...security import ADMINISTRATION
-from ..school import _task_in, _task_out
+from ..school import _task_in, _task_out, wsdl_task_fields
 from ..types import ArrayOfScheduledTask, ScheduledTask, StringArray
 from .base import AdminCall, AdminService, admin_operation
 
@@ -33,7 +33,8 @@ class TasksAdmin(AdminService):
     @admin_operation(ADMINISTRATION, StringArray, ScheduledTask, write=True, _returns=ArrayOfScheduledTask)
     def SaveTask(call: AdminCall, laestabs, task):
         """TaskId 0: one new LA task per base in ``laestabs``; else change that task (Version checked)."""
-        saved = tasks.save_la_task(call.session, call.user, _base_ids(call, list(laestabs or [])), _task_in(task))
+        with wsdl_task_fields():
+            saved = tasks.save_la_task(call.session, call.user, _base_ids(call, list(laestabs or [])), _task_in(task))
         call.session.flush()
         return [_task_out(t) for t in saved]
 
