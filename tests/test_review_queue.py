@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from zeep.exceptions import Fault
 
 from b2b_soap.cli import main
-from b2b_soap.db import AuditEntry, CarerLink, Conflict, IncomingRecord, session_scope
+from b2b_soap.db import AuditEntry, CarerLink, IncomingRecord, session_scope
 from b2b_soap.security import ADMINISTRATION, CONFLICTS, UNMATCHED
 from b2b_soap.web import make_web_app
 from processing_support import add_bystander, add_person, address, contact, pupil, transfer_bytes
@@ -175,32 +175,43 @@ def test_a_contact_is_matched_by_hand_only_to_a_person_aged_carer_min_or_over(en
         "matched", adult)
 
 
-def test_clear_conflicts_compares_as_detection_and_lists_show_the_current_la_value(env, capsys):
+def _town_conflict(env: ServiceEnv, capsys, srv) -> tuple[int, object]:
+    """Ivy's school sends NORTHBRIDGE where the LA holds Southgate; the LA then corrects its value
+    to Northbridge. Returns the person and the admin client."""
     person = add_person(env.ctx, forename="Ivy", surname="Lowe", dob=date(2012, 7, 7), gender="F", upn="",
                         address="12 High Street", town="Southgate", postcode="EX1 2AB")
     kid = pupil("Ivy", "Lowe", date(2012, 7, 7), gender="F",
                 home=address("12", "High Street", "NORTHBRIDGE", "EX1 2AB"))
-    with running_server(env.config_path) as srv:
-        school = zeep_client(srv, "sims", PASSWORD)
-        send(env, capsys, school, [kid])
-        admin = zeep_client(srv, "officer", PASSWORD, admin=True)
-        [conflict] = admin.service.ListConflicts(baseLaestab=LAESTAB, personId=None, field=None, page=1,
-                                                 pageSize=50).Items.ConflictItem
-        assert (conflict.Field, conflict.LaValue, conflict.IncomingValue) == ("town", "Southgate", "NORTHBRIDGE")
+    send(env, capsys, zeep_client(srv, "sims", PASSWORD), [kid])
+    admin = zeep_client(srv, "officer", PASSWORD, admin=True)
+    [conflict] = admin.service.ListConflicts(baseLaestab=LAESTAB, personId=None, field=None, page=1,
+                                             pageSize=50).Items.ConflictItem
+    assert (conflict.Field, conflict.LaValue, conflict.IncomingValue) == ("town", "Southgate", "NORTHBRIDGE")
+    admin.service.UpdatePerson(personId=person, fields={"FieldValue": [{"Name": "town", "Value": "Northbridge"}]})
+    return person, admin
 
-        admin.service.UpdatePerson(personId=person, fields={"FieldValue": [{"Name": "town", "Value": "Northbridge"}]})
+
+def test_conflict_lists_show_the_la_value_as_it_is_now(env, capsys):
+    with running_server(env.config_path) as srv:
+        person, admin = _town_conflict(env, capsys, srv)
         [listed] = admin.service.ListConflicts(baseLaestab=LAESTAB, personId=None, field=None, page=1,
                                                pageSize=50).Items.ConflictItem
         assert listed.LaValue == "Northbridge"
-        _, rows, _ = cli(env, capsys, "conflicts", "list", "--base", LAESTAB)
-        assert [r["la_value"] for r in rows] == ["Northbridge"]
-        web = make_web_app(env.ctx).test_client()
-        sign_in(web, "officer", PASSWORD)
-        for url in ("/conflicts/", f"/conflicts/person/{person}"):
-            page = web.get(url).get_data(as_text=True)
-            assert "Northbridge" in page and "Southgate" not in page, url
+    _, rows, _ = cli(env, capsys, "conflicts", "list", "--base", LAESTAB)
+    assert [r["la_value"] for r in rows] == ["Northbridge"]
+    web = make_web_app(env.ctx).test_client()
+    sign_in(web, "officer", PASSWORD)
+    for url in ("/conflicts/", f"/conflicts/person/{person}"):
+        page = web.get(url).get_data(as_text=True)
+        assert "Northbridge" in page and "Southgate" not in page, url
 
-        code, ran, _ = cli(env, capsys, "jobs", "run", "clear_conflicts")
-        assert code == 0, ran
-    with session_scope(env.ctx.sessions) as session:
-        assert session.get(Conflict, conflict.ConflictId).status == "cleared"
+
+def test_clear_conflicts_ignores_case_and_spacing_as_detection_does(env, capsys):
+    with running_server(env.config_path) as srv:
+        _town_conflict(env, capsys, srv)
+    code, ran, _ = cli(env, capsys, "jobs", "run", "clear_conflicts")
+    assert code == 0, ran
+    _, rows, _ = cli(env, capsys, "conflicts", "list", "--base", LAESTAB, "--status", "cleared")
+    assert [(r["field"], r["incoming_value"]) for r in rows] == [("town", "NORTHBRIDGE")]
+    _, rows, _ = cli(env, capsys, "conflicts", "list", "--base", LAESTAB)
+    assert rows == []
