@@ -141,6 +141,22 @@ def test_guid_link_of_a_decision_applies_with_guidmatch_off(env, capsys):
     assert (record.status, record.decision) == ("matched", "guid")
 
 
+def test_a_wrong_rejection_is_corrected_by_matching_a_rejected_copy(env, capsys):
+    kid = pupil("Nell", "Ward", date(2015, 8, 8), gender="F")
+    person = add_person(env.ctx, forename="Eleanor", surname="Ward-Hill", dob=date(2015, 8, 9), gender="F",
+                        **ELSEWHERE)
+    with running_server(env.config_path) as srv:
+        school = zeep_client(srv, "sims", PASSWORD)
+        first = send(env, capsys, school, [kid])
+        cli(env, capsys, "review", "reject", str(records(env, first)["Nell"][0].id), "--reason", "test pupil")
+        [again] = records(env, send(env, capsys, school, [kid]))["Nell"]
+        assert (again.status, again.reason) == ("rejected", "test pupil")
+        code, matched, _ = cli(env, capsys, "review", "match", str(again.id), str(person))
+        assert code == 0 and matched["person_id"] == person
+        [third] = records(env, send(env, capsys, school, [kid]))["Nell"]
+    assert (third.status, third.decision, third.person_id) == ("matched", "guid", person)
+
+
 def test_a_contact_is_matched_by_hand_only_to_a_person_aged_carer_min_or_over(env, capsys):
     child = add_person(env.ctx, forename="Tilly", surname="Marsh", dob=date(date.today().year - 9, 1, 1),
                        gender="F", **ELSEWHERE)

@@ -232,10 +232,8 @@ def _settle(session: Session, name: str, record: IncomingRecord, reason: str) ->
 
 def _decide(session: Session, name: str, settings: Settings, record: IncomingRecord, person_id: int,
             decision: str) -> dict[str, Any]:
-    if record.status == "rejected":
-        raise ValidationFailed(f"incoming record {record.id} was rejected")
     before = {"status": record.status, "decision": record.decision, "person_id": record.person_id}
-    was_unmatched = record.status == OPEN
+    counted = {OPEN: (1, -1), "rejected": (1, 0)}.get(record.status)
     record.status, record.decision, record.person_id = "matched", decision, person_id
     record.decided_at, record.decided_by = utcnow(), name
     copies = _settle(session, name, record, f"matched with incoming record {record.id}")
@@ -245,8 +243,8 @@ def _decide(session: Session, name: str, settings: Settings, record: IncomingRec
     links = [replace(m, trusted={}, enrolment=None) for c in copies for m in _matched(session, c, person_id)]
     conflicts = AfterMatch(session, record.base_id, record.file_id, name, defaults.b2bhcache).apply(
         [*_matched(session, record, person_id), *links])
-    if was_unmatched and record.kind == "pupil":
-        count_decided(session, record.file_id, matched=1, unmatched=-1)
+    if counted and record.kind == "pupil":
+        count_decided(session, record.file_id, *counted)
     audit(session, name, f"review.{decision}", "incoming", record.id, before,
           {"status": "matched", "decision": decision, "person_id": person_id})
     return {"incoming_id": record.id, "person_id": person_id, "decision": decision, "conflicts": conflicts}
@@ -271,7 +269,7 @@ def _refuse_young_carer(session: Session, settings: Settings, record: IncomingRe
 
 def match_incoming(session: Session, actor: Actor, incoming_id: int, person_id: int, *,
                    settings: Settings, today: date | None = None) -> dict[str, Any]:
-    """Match a record to a person by hand (also corrects an earlier match); then as after any match."""
+    """Match a record to a person by hand (also corrects an earlier match or rejection); then as after any match."""
     name = check(session, actor, UNMATCHED, write=True)
     record = _record(session, incoming_id)
     _refuse_young_carer(session, settings, record, _person(session, person_id), today or date.today())
