@@ -101,15 +101,16 @@ class ReviewQueue:
         if not replaced:
             return 0
         now = utcnow()
-        rows = [{"item_id": item.id, "why": f"superseded by incoming record {by} of file {self.vf.id}"}
-                for _, item, by in replaced]
+        # in id order, so that workers writing files of one base concurrently lock rows in the same order
+        rows = sorted(({"item_id": item.id, "why": f"superseded by incoming record {by} of file {self.vf.id}"}
+                       for _, item, by in replaced), key=lambda row: row["item_id"])
         table = IncomingRecord.__table__
         self.session.connection().execute(
             update(table).where(table.c.id == bindparam("item_id"))
             .values(status=SUPERSEDED, reason=bindparam("why"), decided_at=now, decided_by=ACTOR), rows)
         audit_many(self.session, ACTOR, "review.supersede", "incoming",
                    ((row["item_id"], {"status": OPEN}, {"status": SUPERSEDED}, row["why"]) for row in rows))
-        for file_id, count in Counter(item.file_id for kind, item, _ in replaced if kind == "pupil").items():
+        for file_id, count in sorted(Counter(item.file_id for kind, item, _ in replaced if kind == "pupil").items()):
             count_decided(self.session, file_id, unmatched=-count)
         return len(rows)
 
