@@ -38,7 +38,7 @@ class IncomingRecord(Model):
     town: Mapped[str] = mapped_column(String(100), default="")
     postcode: Mapped[str] = mapped_column(String(8), default="")
     data: Mapped[dict | None] = mapped_column(JsonData)
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|matched|unmatched|rejected
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # matched|unmatched|rejected|superseded
     decision: Mapped[str] = mapped_column(String(12), default="")  # guid|upn|auto|possible|none|manual|new
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"), index=True)
     score: Mapped[float | None] = mapped_column(Float)
@@ -52,7 +52,8 @@ class IncomingRecord(Model):
     __table_args__ = (UniqueConstraint("file_id", "seq"),
                       Index(None, "status", "kind", "base_id", "received_at"),
                       Index(None, "status", "kind", "dob"),
-                      Index(None, "status", "kind", "received_at", "id"))
+                      Index(None, "status", "kind", "received_at", "id"),
+                      Index(None, "base_id", "sims_guid", "status"))
 
 
 class MatchCandidate(Model):

@@ -11,12 +11,13 @@ import threading
 from datetime import timedelta
 from typing import Any, Callable
 
-from sqlalchemy import String, and_, cast, delete, exists, func, not_, select, update
+from sqlalchemy import and_, delete, exists, not_, select, update
 
 from ..admin.defaults import load_defaults
 from ..db import (Alert, AttainmentImport, CacheEntry, Conflict, FilePart, JobRun, Person, QueueEntry,
                   VirtualFile, session_scope, utcnow)
 from ..errors import NotFound, ValidationFailed
+from ..processing.after_match import PERSON_FIELDS, person_value, same_value
 
 __all__ = ["ACTIONS", "resolve_action", "is_available", "available_actions", "clear_conflicts", "delete_files",
            "clear_cache", "retention", "DELETABLE_STATUSES"]
@@ -26,32 +27,33 @@ Action = Callable[..., dict]
 DELETABLE_STATUSES = ("Processed", "Rejected")
 # Attainment files still being imported or resolved must keep their bytes.
 _ATTAINMENT_DONE = ("imported", "done")
-_NOT_COMPARABLE = {"id", "external_id", "created_at", "updated_at"}
 BATCH = 1000
 
 
 def clear_conflicts(ctx, stop: threading.Event | None = None) -> dict[str, int]:
     """Close (status ``cleared``) every open conflict whose LA value now equals the incoming value.
 
-    The LA value is read from the person's current column named by ``Conflict.field``; one
-    UPDATE per field, so 100k conflicts cost a handful of statements.
+    Equal as conflict detection sees it (``same_value``: case, spacing, postcode spaces), with
+    the LA value read from the person now. Works through the open conflicts in batches of
+    ``BATCH`` by id, one transaction each, and stops between batches on ``stop``.
     """
-    now = utcnow()
-    cleared = 0
-    with session_scope(ctx.sessions) as session:
-        fields = session.scalars(select(Conflict.field).where(Conflict.status == "open").distinct()).all()
-        for field in fields:
-            column = Person.__table__.columns.get(field)
-            if column is None or field in _NOT_COMPARABLE:
-                continue
-            current = func.coalesce(cast(column, String), "")
-            result = session.execute(
-                update(Conflict)
-                .where(Conflict.status == "open", Conflict.field == field,
-                       exists().where(Person.id == Conflict.person_id, current == Conflict.incoming_value))
-                .values(status="cleared", resolved_at=now, resolved_by="job:clear_conflicts")
-                .execution_options(synchronize_session=False))
-            cleared += result.rowcount
+    cleared, after = 0, 0
+    while not (stop and stop.is_set()):
+        with session_scope(ctx.sessions) as session:
+            rows = session.execute(select(Conflict.id, Conflict.field, Conflict.incoming_value, Person)
+                                   .join(Person, Person.id == Conflict.person_id)
+                                   .where(Conflict.status == "open", Conflict.id > after)
+                                   .order_by(Conflict.id).limit(BATCH)).all()
+            if not rows:
+                break
+            after = rows[-1].id
+            equal = [row.id for row in rows if row.field in PERSON_FIELDS
+                     and same_value(row.field, person_value(row.Person, row.field), row.incoming_value)]
+            if equal:
+                cleared += session.execute(
+                    update(Conflict).where(Conflict.id.in_(equal), Conflict.status == "open")
+                    .values(status="cleared", resolved_at=utcnow(), resolved_by="job:clear_conflicts")
+                    .execution_options(synchronize_session=False)).rowcount
     return {"cleared": cleared}
 
 

@@ -90,19 +90,30 @@ def _one_pupil_per_person(parsed: Sequence[Parsed], outcomes: dict[int, Outcome]
             taken[outcome.person_id] = p.seq
 
 
+def _linked(person_id: int) -> Outcome:
+    return Outcome("matched", "guid", "SIMS GUID already linked at this base", person_id, 1.0)
+
+
 def link_batch(session: Session, parsed: Sequence[Parsed], base_id: int, population: Population,
                guidmatch: bool) -> dict[int, Outcome]:
-    """The outcome of every record of a file, by seq."""
-    guids = known_guids(session, base_id, [p.row["sims_guid"] for p in parsed]) if guidmatch else {}
+    """The outcome of every record of a file, by seq.
+
+    With ``GUIDMATCH`` on the GUID link comes first; with it off the link still keeps a pupil
+    the LA has decided (or the matching matched before) out of the Unmatched list.
+    """
+    guids = known_guids(session, base_id, [p.row["sims_guid"] for p in parsed])
     outcomes: dict[int, Outcome] = {}
     rest: dict[str, list[Parsed]] = {"pupil": [], "contact": []}
     for p in parsed:
-        person = guids.get(p.row["sims_guid"])
+        person = guids.get(p.row["sims_guid"]) if guidmatch else None
         if person is not None:
-            outcomes[p.seq] = Outcome("matched", "guid", "SIMS GUID already linked at this base", person, 1.0)
+            outcomes[p.seq] = _linked(person)
         else:
             rest[p.kind].append(p)
     outcomes.update(_match(population, rest["pupil"], carers=False))
     outcomes.update(_match(population, rest["contact"], carers=True))
+    for p in parsed:
+        if outcomes[p.seq].status == "unmatched" and p.row["sims_guid"] in guids:
+            outcomes[p.seq] = _linked(guids[p.row["sims_guid"]])
     _one_pupil_per_person(parsed, outcomes)
     return outcomes

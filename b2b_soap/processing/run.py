@@ -32,6 +32,7 @@ from .incoming import Parsed, parsed_records
 from .linking import Outcome, link_batch
 from .population import PopulationCache, cache_for
 from .queue import Claim, claim_next, finish, give_back
+from .review_queue import OPEN, ReviewQueue
 from .. import metrics
 
 __all__ = ["FileResult", "process_next", "run_pending", "process_claimed", "worker_name", "open_content",
@@ -99,12 +100,12 @@ def matched_records(parsed: Sequence[Parsed], outcomes: dict[int, Outcome], ids:
 
 
 def _record_row(vf: VirtualFile, p: Parsed, outcome: Outcome, now) -> dict[str, Any]:
-    matched = outcome.status == "matched"
+    decided = outcome.status != OPEN
     return {**p.row, "file_id": vf.id, "base_id": vf.base_id, "seq": p.seq, "status": outcome.status,
             "decision": outcome.decision, "person_id": outcome.person_id, "score": outcome.score,
-            "has_candidates": bool(outcome.candidates) and not matched, "reason": outcome.reason,
+            "has_candidates": bool(outcome.candidates) and outcome.status != "matched", "reason": outcome.reason,
             "explanation": outcome.explanation, "received_at": vf.received_at,
-            "decided_at": now if matched else None, "decided_by": "processing" if matched else ""}
+            "decided_at": now if decided else None, "decided_by": "processing" if decided else ""}
 
 
 def _insert_records(session: Session, vf_id: str, rows: list[dict]) -> dict[int, int]:
@@ -122,12 +123,15 @@ def _write(session: Session, vf: VirtualFile, parsed: list[Parsed], outcomes: di
            defaults: SystemDefaults) -> FileResult:
     session.execute(delete(Finding).where(Finding.file_id == vf.id))
     session.execute(delete(IncomingRecord).where(IncomingRecord.file_id == vf.id))
+    queue = ReviewQueue(session, vf, parsed)
+    queue.settle(parsed, outcomes)
     now = utcnow()
     ids = _insert_records(session, vf.id,
                           [_record_row(vf, p, outcomes[p.seq], now) for p in parsed if p.kind == "pupil"])
     contacts = [{**_record_row(vf, p, outcomes[p.seq], now), "pupil_id": ids[p.parent_seq]}
                 for p in parsed if p.kind == "contact"]
     ids.update(_insert_records(session, vf.id, contacts))
+    queue.supersede(ids)
     candidates = [{"incoming_id": ids[p.seq], **c} for p in parsed
                   if outcomes[p.seq].status != "matched" for c in outcomes[p.seq].candidates]
     bulk_insert(session.connection(), MatchCandidate.__table__, candidates)
@@ -138,7 +142,7 @@ def _write(session: Session, vf: VirtualFile, parsed: list[Parsed], outcomes: di
         matched_records(parsed, outcomes, ids))
     pupils = [outcomes[p.seq] for p in parsed if p.kind == "pupil"]
     result = FileResult(vf.id, "Processed", len(pupils), sum(o.status == "matched" for o in pupils),
-                        sum(o.status == "unmatched" for o in pupils), conflicts)
+                        sum(o.status == OPEN for o in pupils), conflicts)
     session.execute(update(VirtualFile).where(VirtualFile.id == vf.id).values(
         status="Processed", processed_at=now, failure="", pupil_count=result.pupils,
         matched_count=result.matched, unmatched_count=result.unmatched, conflict_count=result.conflicts)

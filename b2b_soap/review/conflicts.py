@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ..admin import persons
 from ..db import Base, Conflict, Person, utcnow
 from ..errors import NotFound, ValidationFailed
+from ..processing.after_match import person_value
 from ..security import CONFLICTS, audit
 from ._access import Actor, allow, base_by_laestab, check, page_bounds
 
@@ -20,7 +21,7 @@ ACTIONS = {"take": "taken", "keep": "kept"}
 
 def _item(conflict: Conflict, person: Person, laestab: str) -> dict[str, Any]:
     return {"id": conflict.id, "person_id": person.id, "forename": person.forename, "surname": person.surname,
-            "dob": person.dob, "field": conflict.field, "la_value": conflict.la_value,
+            "dob": person.dob, "field": conflict.field, "la_value": person_value(person, conflict.field),
             "incoming_value": conflict.incoming_value, "base": laestab, "file_id": conflict.file_id,
             "incoming_id": conflict.incoming_id, "status": conflict.status, "created_at": conflict.created_at,
             "resolved_at": conflict.resolved_at, "resolved_by": conflict.resolved_by}

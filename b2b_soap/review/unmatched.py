@@ -6,24 +6,26 @@ out of the list: with the default 18, an 18-year-old is listed and a 19-year-old
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..admin.defaults import load_defaults
 from ..config import Settings
-from ..db import Base, Finding, IncomingRecord, MatchCandidate, Person, VirtualFile, utcnow
+from ..db import Base, Finding, IncomingRecord, MatchCandidate, Person, utcnow
 from ..errors import NotFound, ValidationFailed
 from ..matching import is_valid_upn
 from ..processing.after_match import AfterMatch, MatchedRecord
 from ..processing.population import age_on
+from ..processing.review_queue import OPEN, SUPERSEDED, count_decided
 from ..security import UNMATCHED, audit
 from ._access import Actor, allow, base_by_laestab, check, jsonable, page_bounds
 
-__all__ = ["list_unmatched", "get_incoming", "match_incoming", "create_person_from_incoming", "reject_incoming",
-           "years_before"]
+__all__ = ["list_unmatched", "get_incoming", "search_persons", "match_incoming", "create_person_from_incoming",
+           "reject_incoming", "years_before"]
 
 _PERSON_SUMMARY = ("upn", "forename", "middle_names", "surname", "dob", "gender", "address", "town", "postcode")
 
@@ -136,6 +138,32 @@ def get_incoming(session: Session, actor: Actor, incoming_id: int) -> dict[str, 
     return detail
 
 
+def search_persons(session: Session, actor: Actor, settings: Settings, incoming_id: int, asked: dict[str, str], *,
+                   limit: int = 25, today: date | None = None) -> list[dict[str, Any]]:
+    """People who could be this record's person: by UPN, date of birth, name and postcode starts (all
+    combined, each optional); for a contact only people aged CARER_MIN or over."""
+    allow(session, actor, UNMATCHED, "review.search_persons", "incoming", incoming_id)
+    record = _record(session, incoming_id)
+    query = select(Person)
+    if asked.get("upn"):
+        query = query.where(Person.upn == asked["upn"].upper())
+    if asked.get("dob"):
+        try:
+            query = query.where(Person.dob == date.fromisoformat(asked["dob"]))
+        except ValueError:
+            raise ValidationFailed("Date of birth must be a date like 2015-03-01") from None
+    for column, name in ((Person.surname, "surname"), (Person.forename, "forename")):
+        if asked.get(name):
+            query = query.where(func.lower(column).like(asked[name].lower().replace("%", "") + "%"))
+    if asked.get("postcode"):
+        query = query.where(Person.postcode == asked["postcode"].upper())
+    if record.kind == "contact":
+        query = query.where(or_(Person.dob.is_(None),
+                                Person.dob <= _carers_born_by(session, settings, today or date.today())[1]))
+    found = session.scalars(query.order_by(Person.surname, Person.forename, Person.id).limit(limit))
+    return [_summary(p) for p in found]
+
+
 def _trusted(session: Session, record: IncomingRecord) -> dict[str, str]:
     bad = set(session.scalars(select(Finding.field).where(Finding.incoming_id == record.id)))
     data = record.data or {}
@@ -176,37 +204,75 @@ def _carer(record: IncomingRecord) -> dict[str, Any]:
             "parental_responsibility": bool(data.get("parental_responsibility")), "priority": data.get("priority") or 1}
 
 
+def _copies(session: Session, record: IncomingRecord) -> list[IncomingRecord]:
+    """The record's other open items (one base, kind and SIMS GUID), and the ones its own file superseded."""
+    if not record.sims_guid:
+        return []
+    return list(session.scalars(select(IncomingRecord).where(
+        IncomingRecord.base_id == record.base_id, IncomingRecord.kind == record.kind,
+        IncomingRecord.sims_guid == record.sims_guid, IncomingRecord.id != record.id,
+        or_(IncomingRecord.status == OPEN,
+            and_(IncomingRecord.status == SUPERSEDED, IncomingRecord.file_id == record.file_id)))))
+
+
+def _settle(session: Session, name: str, record: IncomingRecord, reason: str) -> list[IncomingRecord]:
+    """A decision settles every copy the same way (audited); returns the copies."""
+    copies = _copies(session, record)
+    for copy in copies:
+        before = {"status": copy.status, "decision": copy.decision, "person_id": copy.person_id}
+        if copy.status == OPEN and copy.kind == "pupil":
+            count_decided(session, copy.file_id, matched=int(record.status == "matched"), unmatched=-1)
+        copy.status, copy.decision, copy.person_id = record.status, record.decision, record.person_id
+        copy.decided_at, copy.decided_by, copy.reason = record.decided_at, name, reason
+        audit(session, name, "review.settle", "incoming", copy.id, before,
+              {"status": copy.status, "decision": copy.decision, "person_id": copy.person_id},
+              detail=f"settled by the decision on incoming record {record.id}")
+    return copies
+
+
 def _decide(session: Session, name: str, settings: Settings, record: IncomingRecord, person_id: int,
             decision: str) -> dict[str, Any]:
-    if record.status == "rejected":
-        raise ValidationFailed(f"incoming record {record.id} was rejected")
     before = {"status": record.status, "decision": record.decision, "person_id": record.person_id}
-    was_unmatched = record.status == "unmatched"
+    counted = {OPEN: (1, -1), "rejected": (1, 0)}.get(record.status)
     record.status, record.decision, record.person_id = "matched", decision, person_id
     record.decided_at, record.decided_by = utcnow(), name
+    copies = _settle(session, name, record, f"matched with incoming record {record.id}")
     session.flush()
     defaults = load_defaults(session, settings)
+    # a copy brings only its links (carer of each child, GUID): its values are the decided record's or older
+    links = [replace(m, trusted={}, enrolment=None) for c in copies for m in _matched(session, c, person_id)]
     conflicts = AfterMatch(session, record.base_id, record.file_id, name, defaults.b2bhcache).apply(
-        _matched(session, record, person_id))
-    if was_unmatched and record.kind == "pupil":
-        _count(session, record.file_id, matched=1, unmatched=-1)
+        [*_matched(session, record, person_id), *links])
+    if counted and record.kind == "pupil":
+        count_decided(session, record.file_id, *counted)
     audit(session, name, f"review.{decision}", "incoming", record.id, before,
           {"status": "matched", "decision": decision, "person_id": person_id})
     return {"incoming_id": record.id, "person_id": person_id, "decision": decision, "conflicts": conflicts}
 
 
-def _count(session: Session, file_id: str, matched: int = 0, unmatched: int = 0) -> None:
-    session.execute(update(VirtualFile).where(VirtualFile.id == file_id).values(
-        matched_count=VirtualFile.matched_count + matched, unmatched_count=VirtualFile.unmatched_count + unmatched)
-        .execution_options(synchronize_session=False))
+def _carers_born_by(session: Session, settings: Settings, today: date) -> tuple[int, date]:
+    """CARER_MIN, and the latest date of birth of a person old enough to be a carer on ``today``."""
+    carer_min = load_defaults(session, settings).carer_min
+    return carer_min, years_before(today, carer_min)
+
+
+def _refuse_young_carer(session: Session, settings: Settings, record: IncomingRecord, person: Person,
+                        today: date) -> None:
+    """A contact is matched by hand, as by the matching, only to a person aged CARER_MIN or over."""
+    if record.kind != "contact" or person.dob is None:
+        return
+    carer_min, born_by = _carers_born_by(session, settings, today)
+    if person.dob > born_by:
+        raise ValidationFailed(f"person {person.id} is {age_on(person.dob, today)}: a contact can only be matched "
+                               f"to a person aged {carer_min} (CARER_MIN) or over")
 
 
 def match_incoming(session: Session, actor: Actor, incoming_id: int, person_id: int, *,
-                   settings: Settings) -> dict[str, Any]:
-    """Match a record to a person by hand (also corrects an earlier match); then as after any match."""
+                   settings: Settings, today: date | None = None) -> dict[str, Any]:
+    """Match a record to a person by hand (also corrects an earlier match or rejection); then as after any match."""
     name = check(session, actor, UNMATCHED, write=True)
     record = _record(session, incoming_id)
-    _person(session, person_id)
+    _refuse_young_carer(session, settings, record, _person(session, person_id), today or date.today())
     return _decide(session, name, settings, record, person_id, "manual")
 
 
@@ -215,7 +281,7 @@ def create_person_from_incoming(session: Session, actor: Actor, incoming_id: int
     """Create a new person from an unmatched record's values and match the record to it."""
     name = check(session, actor, UNMATCHED, write=True)
     record = _record(session, incoming_id)
-    if record.status != "unmatched":
+    if record.status != OPEN:
         raise ValidationFailed(f"incoming record {incoming_id} is {record.status}, not unmatched")
     values = _trusted(session, record)
     now = utcnow()
@@ -232,13 +298,13 @@ def reject_incoming(session: Session, actor: Actor, incoming_id: int, reason: st
     """Reject an unmatched record: it leaves the list and changes nothing in the population."""
     name = check(session, actor, UNMATCHED, write=True)
     record = _record(session, incoming_id)
-    if record.status != "unmatched":
+    if record.status != OPEN:
         raise ValidationFailed(f"incoming record {incoming_id} is {record.status}, not unmatched")
     record.status, record.decided_at, record.decided_by = "rejected", utcnow(), name
-    if reason:
-        record.reason = reason[:2000]
+    record.reason = reason[:2000] or f"rejected by {name}"
     if record.kind == "pupil":
-        _count(session, record.file_id, unmatched=-1)
+        count_decided(session, record.file_id, unmatched=-1)
+    _settle(session, name, record, record.reason)
     audit(session, name, "review.reject", "incoming", record.id, {"status": "unmatched"},
           {"status": "rejected"}, detail=reason)
     return {"incoming_id": record.id, "status": "rejected"}

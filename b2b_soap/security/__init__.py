@@ -1,11 +1,11 @@
 """Password hashing, permissions, lockout and audit."""
-from .audit import audit
+from .audit import audit, audit_many
 from .lockout import is_locked, record_failure, record_success, unlock
 from .passwords import PasswordPolicyError, check_policy, hash_password, verify_password
 from .permissions import (ADMINISTRATION, CONFLICTS, LA_PROCESSES, LEVELS, REPORTS, SCHOOL_PROCESSES,
                           UNMATCHED, la_refusal, school_refusal, user_permissions)
 
-__all__ = ["audit", "is_locked", "record_failure", "record_success", "unlock", "PasswordPolicyError",
+__all__ = ["audit", "audit_many", "is_locked", "record_failure", "record_success", "unlock", "PasswordPolicyError",
            "check_policy", "hash_password", "verify_password", "ADMINISTRATION", "CONFLICTS",
            "LA_PROCESSES", "LEVELS", "REPORTS", "SCHOOL_PROCESSES", "UNMATCHED", "la_refusal",
            "school_refusal", "user_permissions"]

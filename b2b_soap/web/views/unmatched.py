@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ... import review
-from ...db import Base, IncomingRecord, Person
+from ...db import Base, IncomingRecord
 from ...errors import ValidationFailed
 from ...security import UNMATCHED
 from ...tasks import NC_YEARS
@@ -85,34 +85,22 @@ def index():
 @bp.get("/<int:incoming_id>")
 @requires(UNMATCHED)
 def show(incoming_id: int):
+    return _record_page(incoming_id)
+
+
+def _record_page(incoming_id: int, errors: list | None = None) -> str:
     record = review.get_incoming(g.db, g.user, incoming_id)
     g.db.commit()
     base = g.db.scalar(select(Base).join(IncomingRecord, IncomingRecord.base_id == Base.id)
                        .where(IncomingRecord.id == incoming_id))
     return render_template("unmatched/show.html", record=record, base=base, compared=COMPARED,
-                           done=_DONE.get(request.args.get("done", "")))
-
-
-def _search_people(form) -> list[Person]:
-    """People in the LA population by UPN, date of birth and names (each optional, all combined)."""
-    query = select(Person)
-    if form.get("upn", "").strip():
-        query = query.where(Person.upn == form["upn"].strip().upper())
-    if form.get("dob", "").strip():
-        query = query.where(Person.dob == date.fromisoformat(form["dob"].strip()))
-    for column, name in ((Person.surname, "surname"), (Person.forename, "forename")):
-        if form.get(name, "").strip():
-            query = query.where(func.lower(column).like(form[name].strip().lower().replace("%", "") + "%"))
-    if form.get("postcode", "").strip():
-        query = query.where(Person.postcode == form["postcode"].strip().upper())
-    return list(g.db.scalars(query.order_by(Person.surname, Person.forename, Person.id).limit(_SEARCH_LIMIT)))
+                           done=_DONE.get(request.args.get("done", "")), errors=errors or [])
 
 
 @bp.get("/<int:incoming_id>/search")
 @requires(UNMATCHED)
 def search(incoming_id: int):
     record = review.get_incoming(g.db, g.user, incoming_id)
-    g.db.commit()
     asked = {k: request.args.get(k, "").strip() for k in ("surname", "forename", "dob", "upn", "postcode")}
     errors, people = [], None
     if any(asked.values()):
@@ -120,9 +108,10 @@ def search(incoming_id: int):
             errors.append(("surname", "Enter a surname, a date of birth or a UPN"))
         else:
             try:
-                people = _search_people(asked)
-            except ValueError:
-                errors.append(("dob", "Date of birth must be a date like 2015-03-01"))
+                people = review.search_persons(g.db, g.user, _settings(), incoming_id, asked, limit=_SEARCH_LIMIT)
+            except ValidationFailed as error:
+                errors.append(("dob", error.message))
+    g.db.commit()
     return render_template("unmatched/search.html", record=record, asked=asked, errors=errors, people=people,
                            compared=COMPARED, limit=_SEARCH_LIMIT)
 
@@ -141,7 +130,11 @@ def match(incoming_id: int):
     person_id = request.form.get("person_id", type=int)
     if not person_id:
         raise ValidationFailed("choose the person to match this record to")
-    review.match_incoming(g.db, g.user, incoming_id, person_id, settings=_settings())
+    try:
+        review.match_incoming(g.db, g.user, incoming_id, person_id, settings=_settings())
+    except ValidationFailed as refused:
+        g.db.rollback()
+        return _record_page(incoming_id, [("person_id", refused.message)]), 400
     g.db.commit()
     return _after(incoming_id, "matched")
 
