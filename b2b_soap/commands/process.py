@@ -37,10 +37,12 @@ def register(subparsers) -> None:
     p.add_argument("--limit", type=int, help="process at most this many files")
     p.set_defaults(handler=handle_process)
 
-    p = subparsers.add_parser("import", help="import a transfer file received another way, as an upload")
+    p = subparsers.add_parser("import", help="import a Student or Attainment file received another way, as an "
+                              "upload (FileGuid and TaskId from the file's header)")
     p.add_argument("file", type=Path)
     p.add_argument("--base", required=True, metavar="LAESTAB", help="the base that sent the file")
-    p.add_argument("--process", action="store_true", help="process the queue right away")
+    p.add_argument("--process", action="store_true",
+                   help="process it right away (the queue, or the attainment import of this file)")
     p.set_defaults(handler=handle_import)
 
     files = subparsers.add_parser("files", help="received files").add_subparsers(
@@ -125,8 +127,16 @@ def handle_import(args: argparse.Namespace) -> int:
         emit_one(args, {"file_id": result["file_id"], "status": result["status"],
                         "errors": "; ".join(f"line {e['line']}: {e['message']}" for e in result["errors"])})
         if args.process and result["status"] == "Received":
-            emit(args, [vars(r) for r in run_pending(ctx)], RESULT_COLUMNS)
+            _process_now(args, ctx, result)
         return 0 if result["status"] == "Received" else 1
+
+
+def _process_now(args: argparse.Namespace, ctx, imported: dict) -> None:
+    if imported["data_type"] == "Attainment":
+        from ..attainment.jobs import import_attainment
+        emit_one(args, import_attainment(ctx, file_id=imported["file_id"], actor=ACTOR))
+    else:
+        emit(args, [vars(r) for r in run_pending(ctx)], RESULT_COLUMNS)
 
 
 def _page(args: argparse.Namespace, page: dict, columns) -> None:
