@@ -11,9 +11,10 @@ import json
 from pathlib import Path
 
 from .. import review
+from ..attainment.jobs import import_attainment
 from ..db import session_scope
 from ..processing import run_pending
-from .common import cli_actor, context_from_args, emit, emit_one
+from .common import cli_actor, context_from_args, emit, emit_one, person_id
 
 __all__ = ["register"]
 
@@ -74,7 +75,7 @@ def register(subparsers) -> None:
     p.set_defaults(handler=handle_show)
     p = rev.add_parser("match", help="match a record to a person")
     p.add_argument("incoming_id", type=int)
-    p.add_argument("person_id", type=int)
+    p.add_argument("person_id", type=person_id, help="the person's id: #N or N")
     p.set_defaults(handler=handle_match)
     p = rev.add_parser("create", help="create a new person from a record")
     p.add_argument("incoming_id", type=int)
@@ -88,7 +89,7 @@ def register(subparsers) -> None:
         dest="action", metavar="ACTION", required=True)
     p = con.add_parser("list", help="open conflicts, newest first")
     p.add_argument("--base", metavar="LAESTAB")
-    p.add_argument("--person", type=int)
+    p.add_argument("--person", type=person_id, metavar="PERSON_ID", help="#N or N")
     p.add_argument("--field")
     p.add_argument("--status", default="open", choices=("open", "taken", "kept", "cleared"))
     _paging(p)
@@ -133,7 +134,6 @@ def handle_import(args: argparse.Namespace) -> int:
 
 def _process_now(args: argparse.Namespace, ctx, imported: dict) -> None:
     if imported["data_type"] == "Attainment":
-        from ..attainment.jobs import import_attainment
         emit_one(args, import_attainment(ctx, file_id=imported["file_id"], actor=ACTOR))
     else:
         emit(args, [vars(r) for r in run_pending(ctx)], RESULT_COLUMNS)
