@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from b2b_soap import cli
 from b2b_soap.db import Base, CacheEntry, Person, session_scope, utcnow
+from processing_support import pupil, upload_and_process
 
 
 @pytest.fixture
@@ -30,7 +31,9 @@ def run(tmp_path, ctx, monkeypatch, capsys):
     def invoke(*argv, code=0):
         capsys.readouterr()
         assert cli.main(["--config", str(config), "--json", *argv]) == code
-        out = capsys.readouterr().out
+        out, err = capsys.readouterr()
+        if code:
+            return err
         return json.loads(out) if out.strip().startswith(("{", "[")) else out
 
     return invoke
@@ -43,6 +46,17 @@ def test_jobs_run_history_and_list(run):
     assert [h["outcome"] for h in history] == ["ok"]
     (job,) = run("jobs", "list")
     assert (job["name"], job["available"]) == ("nightly-cache", True) and job["next_fire"]
+
+
+def test_delete_files_honours_retention_days_0_and_refuses_bad_arguments(run, ctx):
+    upload_and_process(ctx, 1, [pupil("Kai", "Moreno", date(2011, 3, 3))], laestab="9991001")
+    result = run("jobs", "run", "delete_files", "--arg", "retention_days=0")
+    assert (result["outcome"], result["counts"]) == ("ok", {"deleted": 1, "parts_deleted": 0, "retention_days": 0})
+    for bad, shown in (("retention_days=-1", "-1"), ("retention_days=abc", "'abc'"), ("retention_days=1.5", "1.5")):
+        assert run("jobs", "run", "delete_files", "--arg", bad, code=1) == \
+            f"error: retention_days must be a whole number, 0 or more (not {shown})\n"
+    assert "takes no argument 'days'" in run("jobs", "run", "delete_files", "--arg", "days=3", code=1)
+    assert [h["outcome"] for h in run("jobs", "history", "--job", "delete_files")] == ["ok"]  # nothing recorded
 
 
 def test_tasks_add_update_list_delete(run):
