@@ -20,7 +20,7 @@ from ..db import session_scope
 from ..errors import InternalError, ValidationFailed
 
 __all__ = ["settings_from_args", "context_from_args", "emit", "emit_one", "read_password", "options",
-           "cli_actor", "admin_session", "person_id"]
+           "cli_actor", "admin_session", "person_id", "database_reason"]
 
 PERSON_ID_COLUMNS = ("person_id",)  # printed as #N, the form every command accepts
 
@@ -132,5 +132,9 @@ def admin_session(args: argparse.Namespace) -> Iterator[tuple[AppContext, Sessio
             with session_scope(ctx.sessions) as session:
                 yield ctx, session
         except DBAPIError as exc:
-            first_line = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise InternalError(f"database error ({first_line}); has `b2b-soap init` been run?") from None
+            raise InternalError(f"database error ({database_reason(exc)}); has `b2b-soap init` been run?") from None
+
+
+def database_reason(exc: DBAPIError) -> str:
+    """The first line of what the database driver said, without SQLAlchemy's decoration."""
+    return str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
