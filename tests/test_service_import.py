@@ -17,6 +17,7 @@ STUDENT = package_path("schemas", "examples", "student-valid.xml").read_bytes()
 def test_admin_import_of_a_sims_file_is_received_once(tmp_path, database_url):
     env = ServiceEnv.create(tmp_path, database_url)
     env.add_school("9994001", "sims")
+    env.add_school("9994002", "other")
     env.add_la_user("officer", {ADMINISTRATION: "Read-Write"})
     with running_server(env.config_path) as srv:
         admin = zeep_client(srv, "officer", PASSWORD, admin=True)

@@ -151,12 +151,12 @@ def import_file(ctx: AppContext, actor: Actor, data: bytes, laestab: str, file_n
     if not data:
         raise ValidationFailed("the file is empty")
     sha256 = hashlib.sha256(data).hexdigest()
-    kind, header = _import_header(data, laestab)
-    file_guid = (header and header.file_guid) or str(uuid.uuid5(_IMPORT_NAMESPACE, f"{laestab}:{sha256}"))
-    task_id = header.task_id if header else None
     with session_scope(ctx.sessions) as session:
         name = check(session, actor, ADMINISTRATION, write=True)
         base = base_by_laestab(session, laestab)
+        kind, header = _import_header(data, laestab)
+        file_guid = (header and header.file_guid) or str(uuid.uuid5(_IMPORT_NAMESPACE, f"{laestab}:{sha256}"))
+        task_id = header.task_id if header else None
         _check_task(session, task_id, base)
         _refuse_duplicate(session, base, file_guid)
         base_id = base.id
