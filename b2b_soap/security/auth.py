@@ -136,8 +136,7 @@ _CHANNELS = {"token": "soap", "basic": "basic", "web": "web"}  # metrics label p
 
 def _failure(session: Session, user: User | None, credentials: Credentials, settings: Settings,
              now: datetime, reason: str) -> None:
-    security = settings.security
-    locked_now = user is not None and record_failure(user, security, now)
+    locked_now = user is not None and record_failure(user, settings.security, now)
     channel = _CHANNELS.get(credentials.scheme, credentials.scheme)
     metrics.count_login_failure(channel)
     audit(session, credentials.username[:100] or "(none)", "auth.failure", "user",
