@@ -7,6 +7,7 @@ and reported at once, each naming its key, so an administrator fixes them in one
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import tomllib
 import typing
@@ -290,7 +291,29 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return overrides
 
 
+# backend -> the driver module b2b-soap connects with (db.engine.normalise_url picks psycopg)
+DATABASE_DRIVERS = {"sqlite": "sqlite3", "postgresql": "psycopg"}
+
+
+def _check_database_url(url: str, problems: list[str]) -> None:
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        problems.append("database.url: not a database URL; expected sqlite:///PATH or postgresql://USER@HOST/NAME")
+        return
+    driver = DATABASE_DRIVERS.get(backend)
+    if driver is None:
+        problems.append(f"database.url: {backend} is not supported; use SQLite (sqlite:///PATH) or "
+                        "PostgreSQL (postgresql://USER@HOST/NAME)")
+    elif importlib.util.find_spec(driver) is None:
+        problems.append(f"database.url: the {backend} driver ({driver}) is not installed")
+
+
 def _check_cross_fields(settings: Settings, problems: list[str]) -> None:
+    if settings.database.url:
+        _check_database_url(settings.database.url, problems)
     la = settings.la.number
     if not (len(la) == 3 and la.isdigit()):
         problems.append(f"la.number: expected 3 digits, got {la!r}")

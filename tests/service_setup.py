@@ -38,6 +38,10 @@ def _toml(value) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_toml, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml(k)} = {_toml(v)}" for k, v in value.items()) + "}"
     return str(value)
 
 
@@ -142,10 +146,10 @@ def student_file(laestab: str = "9994000", pupils: int = 20, seed: int = 1, file
 
 def file_header(client, data: bytes, *, guid: str | None = None, data_type: str = "Student",
                 compression: str = "None", part: int = 1, parts: int = 1, total: int | None = None,
-                sha256: str | None = None, name: str = "pupils.xml"):
+                sha256: str | None = None, name: str = "pupils.xml", task_id: int | None = None):
     """A zeep FileHeader for ``data`` (the whole decompressed file)."""
     header_type = client.get_type("{http://schemas.b2b-soap.org/student/2026/01}FileHeader")
-    return header_type(FileGuid=guid or str(uuid.uuid4()), TaskId=None, DataType=data_type, FileName=name,
+    return header_type(FileGuid=guid or str(uuid.uuid4()), TaskId=task_id, DataType=data_type, FileName=name,
                        TotalBytes=len(data) if total is None else total,
                        Sha256=sha256 or hashlib.sha256(data).hexdigest(), Compression=compression,
                        PartNumber=part, PartCount=parts, CreatedUtc=None)

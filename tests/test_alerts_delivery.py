@@ -1,40 +1,21 @@
 """Alerts delivered to a real SMTP server on 127.0.0.1; a server that is down delays but loses nothing."""
 from __future__ import annotations
 
-import email
-import socket
 import time
 from datetime import timedelta
-from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from b2b_soap import alerts
 from b2b_soap.config import settings_from_dict
 from b2b_soap.context import AppContext
 from b2b_soap.db import Alert, session_scope, utcnow
-
-
-class Inbox:
-    def __init__(self):
-        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos),
-                              email.message_from_bytes(envelope.content, policy=policy.default)))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from smtp_support import free_smtp_port, smtp_server
 
 
 @pytest.fixture
 def port():
-    return _free_port()
+    return free_smtp_port()
 
 
 @pytest.fixture
@@ -51,11 +32,8 @@ def alert_ctx(tmp_path, database_url, port):
 
 @pytest.fixture
 def smtp(port):
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox
-    controller.stop()
+    with smtp_server(port) as inbox:
+        yield inbox
 
 
 def _raise(ctx, trigger=alerts.ATTAINMENT_TASK_ALTERED) -> int:
@@ -94,13 +72,8 @@ def test_server_down_delays_delivery_but_loses_nothing(alert_ctx, port):
     with alert_ctx.sessions() as s:
         assert s.get(Alert, alert_id).next_attempt_at == later + timedelta(seconds=60)  # back-off doubles
 
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(port) as inbox:
         result = alerts.deliver_pending(alert_ctx.sessions, alert_ctx.settings, later + timedelta(seconds=61))
-    finally:
-        controller.stop()
     assert result["sent"] == 1
     (rcpts, message), = inbox.messages
     assert rcpts == ["ops@la.example"] and message["Subject"] == "Task 12 at 9991001 changed"

@@ -37,7 +37,7 @@ def env(tmp_path, database_url):
 
 
 def _upload(client, data: bytes, data_type: str = "Attainment", **header):
-    header = file_header(client, data, data_type=data_type, name="att.xml", **header)
+    header = file_header(client, data, data_type=data_type, name="att.xml", task_id=1, **header)
     return client.service.UploadFile(header=header, content=data)
 
 

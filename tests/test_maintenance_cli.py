@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -10,6 +10,7 @@ from b2b_soap import cli
 from sqlalchemy import select
 
 from b2b_soap.db import AuditEntry, Base, CacheEntry, MaintenanceJob, Person, session_scope, utcnow
+from processing_support import pupil, upload_and_process
 
 
 @pytest.fixture
@@ -32,7 +33,9 @@ def run(tmp_path, ctx, monkeypatch, capsys):
     def invoke(*argv, code=0):
         capsys.readouterr()
         assert cli.main(["--config", str(config), "--json", *argv]) == code
-        out = capsys.readouterr().out
+        out, err = capsys.readouterr()
+        if code:
+            return err
         return json.loads(out) if out.strip().startswith(("{", "[")) else out
 
     invoke.config = config
@@ -85,7 +88,7 @@ def test_jobs_are_added_changed_paused_resumed_and_removed_with_audit(run, ctx):
     (("add", "bad", "clear_cache", "--cron", "0 3 * *"), "5 crontab fields"),
     (("add", "bad", "clear_cache"), "either a cron expression or an interval"),
     (("add", "bad", "clear_cache", "--every", "0"), "either a cron expression or an interval"),
-    (("add", "bad", "delete_files", "--every", "60", "--arg", "retention_day=3"), "takes no argument retention_day"),
+    (("add", "bad", "delete_files", "--every", "60", "--arg", "retention_day=3"), "takes no argument 'retention_day'"),
     (("set", "nobody", "--every", "60"), "no maintenance job called 'nobody'"),
     (("pause", "nobody"), "no maintenance job called 'nobody'"),
 ])
@@ -94,6 +97,17 @@ def test_bad_job_changes_are_refused_with_the_reason(run, capsys, argv, message)
     assert cli.main(["--config", str(run.config), "jobs", *argv]) == 1
     assert message in capsys.readouterr().err
     assert run("jobs", "list") == []
+
+
+def test_delete_files_honours_retention_days_0_and_refuses_bad_arguments(run, ctx):
+    upload_and_process(ctx, 1, [pupil("Kai", "Moreno", date(2011, 3, 3))], laestab="9991001")
+    result = run("jobs", "run", "delete_files", "--arg", "retention_days=0")
+    assert (result["outcome"], result["counts"]) == ("ok", {"deleted": 1, "parts_deleted": 0, "retention_days": 0})
+    for bad, shown in (("retention_days=-1", "-1"), ("retention_days=abc", "'abc'"), ("retention_days=1.5", "1.5")):
+        assert run("jobs", "run", "delete_files", "--arg", bad, code=1) == \
+            f"error: retention_days must be a whole number, 0 or more (not {shown})\n"
+    assert "takes no argument 'days'" in run("jobs", "run", "delete_files", "--arg", "days=3", code=1)
+    assert [h["outcome"] for h in run("jobs", "history", "--job", "delete_files")] == ["ok"]  # nothing recorded
 
 
 def test_tasks_add_update_list_delete(run):

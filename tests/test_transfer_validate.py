@@ -39,7 +39,7 @@ def test_valid_examples_are_accepted_with_their_header(name: str, kind: str) -> 
     result = validate_transfer(_example(name), kind)
     assert result.ok and result.errors == []
     assert result.header.kind == kind
-    assert result.header.source_laestab == "9994000"
+    assert result.header.source_laestab == "9994001"  # the demo's primary school
     assert result.header.destination_la == "999"
     assert result.header.created_utc.isoformat() == "2026-01-15T18:30:00+00:00"
 
@@ -47,7 +47,7 @@ def test_valid_examples_are_accepted_with_their_header(name: str, kind: str) -> 
 def test_attainment_header_has_task_and_hierarchy() -> None:
     header = validate_transfer(_example("attainment-valid.xml"), "Attainment").header
     assert header.task_id == 7
-    assert header.aspect_hierarchy == "KS2 Teacher Assessment"
+    assert header.aspect_hierarchy == "B2B Primary 2026"  # one of aspects-b2b-2026.json
 
 
 @pytest.mark.parametrize("name, line, text", [

@@ -4,13 +4,17 @@ Every step checks before it acts, so running it again changes nothing that is al
 """
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Callable
 
 from sqlalchemy import func, make_url, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..config import SecuritySettings, Settings
-from ..db import Group, GroupMember, GroupPermission, SystemDefault, User, session_scope, upgrade
+from ..db import (Group, GroupMember, GroupPermission, SystemDefault, User, is_sqlite, make_engine, session_scope,
+                  upgrade)
 from ..maintenance.store import import_config_jobs, seed_default_jobs
 from ..security import LA_PROCESSES, verify_password
 from .defaults import seed_defaults
@@ -18,7 +22,7 @@ from .groups import add_group, add_member, get_group, grant
 from .users import add_user, get_user, set_password
 
 __all__ = ["LA_ADMIN_GROUP", "Step", "initialise", "ensure_group", "ensure_member", "ensure_user",
-           "ensure_storage_key"]
+           "ensure_storage_key", "user_exists"]
 
 LA_ADMIN_GROUP = "LA Administrators"
 Step = tuple[str, str]
@@ -80,15 +84,46 @@ def _seed_jobs(session: Session, settings: Settings, actor: str) -> Step:
     return "maintenance jobs", f"seeded {seeded} default(s), added {imported} from the configuration file"
 
 
+def user_exists(settings: Settings, username: str) -> bool:
+    """Whether the database already holds this user; False when there is no usable database yet.
+    Makes nothing: a SQLite file that is not there is not created."""
+    url = settings.database_url
+    if is_sqlite(url) and not Path(make_url(url).database or "").exists():
+        return False
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(select(User.id).where(User.username == username)) is not None
+    except DBAPIError:
+        return False
+    finally:
+        engine.dispose()
+
+
 def initialise(settings: Settings, actor: str, admin_user: str | None = None,
                admin_password: Callable[[], str] | None = None) -> list[Step]:
     """Migrate the database to head, seed system defaults and the default maintenance jobs, add the
-    configured ``[[maintenance.jobs]]``, create the storage key and, when
-    ``admin_user`` is given, an LA user in the LA Administrators group (every LA process Read-Write)."""
+    configured ``[[maintenance.jobs]]``, create the storage key and, when ``admin_user`` is given,
+    an LA user in the LA Administrators group (every LA process Read-Write).
+
+    A data directory it makes is removed again when a step fails, so a failed first ``init``
+    leaves nothing behind.
+    """
+    made_data_dir = not settings.data_path.exists()
+    if made_data_dir:  # the default SQLite file lives there
+        settings.data_path.mkdir(mode=0o700, parents=True)
+    try:
+        return _initialise(settings, actor, admin_user, admin_password)
+    except BaseException:
+        if made_data_dir:
+            shutil.rmtree(settings.data_path, ignore_errors=True)
+        raise
+
+
+def _initialise(settings: Settings, actor: str, admin_user: str | None,
+                admin_password: Callable[[], str] | None) -> list[Step]:
     from ..context import AppContext
     url = settings.database_url
-    if not settings.data_path.exists():  # the default SQLite file lives there
-        settings.data_path.mkdir(mode=0o700, parents=True)
     upgrade(url)
     shown = make_url(url).render_as_string(hide_password=True)
     steps: list[Step] = [("database", f"at the latest schema: {shown}")]

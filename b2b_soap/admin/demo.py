@@ -1,5 +1,8 @@
 """The demo: a complete LA 999 "Demo LA" in one directory, made or brought up to date in place.
 
+Its attainment aspects and hierarchies are the shipped ``schemas/examples/aspects-b2b-2026.json``,
+so the example files of ``schemas/examples/`` import into it as they are.
+
 The directory holds the configuration, the SQLite database, the storage key, the vendor key pair
 the demo licence is signed with, and nothing else. Every step checks before it acts, so running
 the demo again reuses what is there and duplicates nothing.
@@ -16,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..config import Settings, load_settings
 from ..context import AppContext
-from ..db import Base, Person, session_scope
+from ..db import AspectHierarchy, Base, Person, session_scope
 from ..licensing import FEATURES, generate_keypair, issue_licence, load_private_key, public_key_text
 from ..errors import ValidationFailed
 from ..security import SCHOOL_PROCESSES, PasswordPolicyError, check_policy
@@ -119,6 +122,17 @@ def _ensure_schools(session: Session, settings: Settings, password: str) -> list
     return steps
 
 
+def _aspect_hierarchies(session: Session) -> Step:
+    from ..attainment.examples import EXAMPLE_HIERARCHY_FILE
+    from ..attainment.hierarchies import load_hierarchy_file
+    held = session.scalar(select(func.count()).select_from(AspectHierarchy))
+    if held:
+        return "aspect hierarchies", f"kept {held}"
+    loaded = load_hierarchy_file(session, ACTOR, EXAMPLE_HIERARCHY_FILE)
+    return "aspect hierarchies", (f"{loaded['aspects']} aspects and {loaded['hierarchies']} hierarchies "
+                                  f"loaded from {EXAMPLE_HIERARCHY_FILE.name}")
+
+
 def _population(session: Session, size: int, seed: int, progress: Progress | None) -> Step:
     from ..synth import generate_population
     held = session.scalar(select(func.count()).select_from(Person))
@@ -167,6 +181,7 @@ def build_demo(options: DemoOptions, progress: Progress | None = None) -> DemoRe
             ensure_member(session, ACTOR, LA_ADMIN_GROUP, LA_ADMIN_USER)
             result.steps.append(_ensure_licence(session, settings, private_key))
             result.steps += _ensure_schools(session, settings, options.password)
+            result.steps.append(_aspect_hierarchies(session))
         with session_scope(ctx.sessions) as session:
             result.steps.append(_population(session, options.persons, options.seed, progress))
     finally:

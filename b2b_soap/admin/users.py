@@ -13,7 +13,7 @@ from ..errors import NotFound, ValidationFailed
 from ..security import PasswordPolicyError, audit, check_policy, hash_password, is_locked, unlock
 from .bases import get_base
 
-__all__ = ["add_user", "get_user", "list_users", "set_password", "lock_user", "unlock_user"]
+__all__ = ["add_user", "get_user", "list_users", "set_password", "lock_user", "unlock_user", "require_policy"]
 
 
 def _snapshot(user: User, laestab: str | None) -> dict[str, Any]:
@@ -21,12 +21,17 @@ def _snapshot(user: User, laestab: str | None) -> dict[str, Any]:
             "email": user.email}
 
 
-def _policy_hash(password: str, security: SecuritySettings) -> str:
+def require_policy(password: str, security: SecuritySettings) -> str:
+    """The password, if the policy accepts it; else ValidationFailed saying why."""
     try:
         check_policy(password, security.min_password_length)
     except PasswordPolicyError as exc:
         raise ValidationFailed(str(exc)) from None
-    return hash_password(password)
+    return password
+
+
+def _policy_hash(password: str, security: SecuritySettings) -> str:
+    return hash_password(require_policy(password, security))
 
 
 def get_user(session: Session, username: str) -> User:

@@ -16,7 +16,7 @@ from ..attainment.directories import waiting_files
 from ..attainment.jobs import import_attainment
 from ..context import AppContext
 from ..db import session_scope
-from .common import context_from_args, emit, emit_one
+from .common import context_from_args, emit, emit_one, person_id
 
 __all__ = ["register"]
 
@@ -207,7 +207,7 @@ def _register_suspense(subparsers) -> None:
     resolve = actions.add_parser("resolve", help="match the pupil, map the aspect, or discard")
     resolve.add_argument("id", type=int)
     how = resolve.add_mutually_exclusive_group(required=True)
-    how.add_argument("--person", type=int, metavar="PERSON_ID", help="the pupil is this person")
+    how.add_argument("--person", type=person_id, metavar="PERSON_ID", help="the pupil is this person (#N or N)")
     how.add_argument("--aspect", metavar="CODE", help="the result is for this aspect")
     how.add_argument("--discard", action="store_true", help="drop the result")
     resolve.set_defaults(handler=suspense_resolve)

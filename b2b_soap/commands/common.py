@@ -20,7 +20,9 @@ from ..db import session_scope
 from ..errors import InternalError, ValidationFailed
 
 __all__ = ["settings_from_args", "context_from_args", "emit", "emit_one", "read_password", "options",
-           "cli_actor", "admin_session"]
+           "cli_actor", "admin_session", "person_id", "database_reason"]
+
+PERSON_ID_COLUMNS = ("person_id",)  # printed as #N, the form every command accepts
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -45,6 +47,24 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def person_id(text: str) -> int:
+    """A person's internal id, written ``#N`` (as the commands print it) or ``N``.
+
+    Raises:
+        ValueError: not one of those forms (argparse reports it as a usage error).
+    """
+    digits = text.strip().removeprefix("#")
+    if not digits.isdigit():
+        raise ValueError(f"{text!r} is not a person id (#N or N)")
+    return int(digits)
+
+
+def _cell(column: str, value: Any) -> str:
+    if column in PERSON_ID_COLUMNS and value is not None:
+        return f"#{value}"
+    return _text(value)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
@@ -57,7 +77,7 @@ def emit(args: argparse.Namespace, rows: Iterable[dict[str, Any]], columns: Sequ
     if getattr(args, "json", False):
         print(json.dumps([{c: _jsonable(r.get(c)) for c in columns} for r in rows], indent=2))
         return
-    cells = [[_text(r.get(c)) for c in columns] for r in rows]
+    cells = [[_cell(c, r.get(c)) for c in columns] for r in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
     print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip())
     for row in cells:
@@ -82,7 +102,7 @@ def _print_fields(record: dict[str, Any], indent: str) -> None:
             print(f"{indent}{key}:")
             _print_fields(value, indent + "  ")
         else:
-            print(f"{indent}{key.ljust(width)}  {_text(value)}".rstrip())
+            print(f"{indent}{key.ljust(width)}  {_cell(key, value)}".rstrip())
 
 
 def read_password(args: argparse.Namespace, prompt: str = "Password: ") -> str:
@@ -125,5 +145,9 @@ def admin_session(args: argparse.Namespace) -> Iterator[tuple[AppContext, Sessio
             with session_scope(ctx.sessions) as session:
                 yield ctx, session
         except DBAPIError as exc:
-            first_line = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise InternalError(f"database error ({first_line}); has `b2b-soap init` been run?") from None
+            raise InternalError(f"database error ({database_reason(exc)}); has `b2b-soap init` been run?") from None
+
+
+def database_reason(exc: DBAPIError) -> str:
+    """The first line of what the database driver said, without SQLAlchemy's decoration."""
+    return str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)

@@ -6,8 +6,9 @@ import json
 import sys
 
 from ..db import session_scope
+from ..errors import ValidationFailed
 from ..operations import backup, keys, privacy, retention
-from .common import cli_actor, context_from_args, emit, emit_one, settings_from_args
+from .common import cli_actor, context_from_args, emit, emit_one, person_id, settings_from_args
 
 __all__ = ["register"]
 
@@ -63,7 +64,13 @@ def _keys_retire(args: argparse.Namespace) -> int:
 
 
 def _person_ref(args: argparse.Namespace) -> int | str:
-    return args.person if args.external_id else int(args.person)
+    if args.external_id:
+        return args.person
+    try:
+        return person_id(args.person)
+    except ValueError:
+        raise ValidationFailed(f"{args.person!r} is not a person id (#N or N); give the LA's own id "
+                               "with --external-id") from None
 
 
 def _privacy_export(args: argparse.Namespace) -> int:
@@ -121,7 +128,7 @@ def _register_privacy(subparsers) -> None:
     export = actions.add_parser("export", help="everything held about one person, as JSON")
     erase = actions.add_parser("erase", help="erase one person across all tables (audited)")
     for sub in (export, erase):
-        sub.add_argument("person", help="person id (or the LA's id with --external-id)")
+        sub.add_argument("person", help="person id, #N or N (or the LA's id with --external-id)")
         sub.add_argument("--external-id", action="store_true", help="PERSON is the LA's id (external_id)")
     export.add_argument("--output", "-o", help="write to this new file instead of standard output")
     export.set_defaults(handler=_privacy_export)

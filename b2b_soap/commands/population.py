@@ -8,7 +8,7 @@ from ..admin._personfields import FIELDS
 from ..admin.persons import (OPTIONAL_COLUMNS, REQUIRED_COLUMNS, get_person, import_persons_csv,
                              person_record, update_person)
 from ..errors import ValidationFailed
-from .common import admin_session, cli_actor, emit, emit_one, options
+from .common import admin_session, cli_actor, emit, emit_one, options, person_id
 from .progress import StderrProgress
 
 __all__ = ["register", "EXIT_ROWS_SKIPPED"]
@@ -39,11 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _person_key(text: str) -> int | str:
-    if text.startswith("#"):
-        if not text[1:].isdigit():
-            raise ValidationFailed(f"bad internal person id {text!r}")
-        return int(text[1:])
-    return text
+    if not text.startswith("#"):
+        return text
+    try:
+        return person_id(text)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from None
 
 
 def cmd_person_import(args: argparse.Namespace) -> int:

@@ -11,9 +11,10 @@ import json
 from pathlib import Path
 
 from .. import review
+from ..attainment.jobs import import_attainment
 from ..db import session_scope
 from ..processing import run_pending
-from .common import cli_actor, context_from_args, emit, emit_one
+from .common import cli_actor, context_from_args, emit, emit_one, person_id
 
 __all__ = ["register"]
 
@@ -37,10 +38,12 @@ def register(subparsers) -> None:
     p.add_argument("--limit", type=int, help="process at most this many files")
     p.set_defaults(handler=handle_process)
 
-    p = subparsers.add_parser("import", help="import a transfer file received another way, as an upload")
+    p = subparsers.add_parser("import", help="import a Student or Attainment file received another way, as an "
+                              "upload (FileGuid and TaskId from the file's header)")
     p.add_argument("file", type=Path)
     p.add_argument("--base", required=True, metavar="LAESTAB", help="the base that sent the file")
-    p.add_argument("--process", action="store_true", help="process the queue right away")
+    p.add_argument("--process", action="store_true",
+                   help="process it right away (the queue, or the attainment import of this file)")
     p.set_defaults(handler=handle_import)
 
     files = subparsers.add_parser("files", help="received files").add_subparsers(
@@ -72,7 +75,7 @@ def register(subparsers) -> None:
     p.set_defaults(handler=handle_show)
     p = rev.add_parser("match", help="match a record to a person")
     p.add_argument("incoming_id", type=int)
-    p.add_argument("person_id", type=int)
+    p.add_argument("person_id", type=person_id, help="the person's id: #N or N")
     p.set_defaults(handler=handle_match)
     p = rev.add_parser("create", help="create a new person from a record")
     p.add_argument("incoming_id", type=int)
@@ -86,7 +89,7 @@ def register(subparsers) -> None:
         dest="action", metavar="ACTION", required=True)
     p = con.add_parser("list", help="open conflicts, newest first")
     p.add_argument("--base", metavar="LAESTAB")
-    p.add_argument("--person", type=int)
+    p.add_argument("--person", type=person_id, metavar="PERSON_ID", help="#N or N")
     p.add_argument("--field")
     p.add_argument("--status", default="open", choices=("open", "taken", "kept", "cleared"))
     _paging(p)
@@ -125,8 +128,15 @@ def handle_import(args: argparse.Namespace) -> int:
         emit_one(args, {"file_id": result["file_id"], "status": result["status"],
                         "errors": "; ".join(f"line {e['line']}: {e['message']}" for e in result["errors"])})
         if args.process and result["status"] == "Received":
-            emit(args, [vars(r) for r in run_pending(ctx)], RESULT_COLUMNS)
+            _process_now(args, ctx, result)
         return 0 if result["status"] == "Received" else 1
+
+
+def _process_now(args: argparse.Namespace, ctx, imported: dict) -> None:
+    if imported["data_type"] == "Attainment":
+        emit_one(args, import_attainment(ctx, file_id=imported["file_id"], actor=ACTOR))
+    else:
+        emit(args, [vars(r) for r in run_pending(ctx)], RESULT_COLUMNS)
 
 
 def _page(args: argparse.Namespace, page: dict, columns) -> None:

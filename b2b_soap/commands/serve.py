@@ -78,16 +78,20 @@ def handler(args: argparse.Namespace) -> int:
 
     from ..context import AppContext
     from ..logging_setup import configure_logging
-    from ..service.server import serve, serve_workers
+    from ..service.server import CannotListen, serve, serve_workers
     from ..service.wsgi import quiet_spyne_logs
 
     configure_logging(json=args.log_json, level=args.log_level)
     quiet_spyne_logs()
     starters = [] if args.no_background else None
-    if workers > 1:
-        return serve_workers(settings, workers, starters, stop_timeout=max(args.stop_timeout, 2.0))
-    with AppContext(settings) as ctx:
-        serve(ctx, starters=starters)
+    try:
+        if workers > 1:
+            return serve_workers(settings, workers, starters, stop_timeout=max(args.stop_timeout, 2.0))
+        with AppContext(settings) as ctx:
+            serve(ctx, starters=starters)
+    except CannotListen as exc:
+        print(f"b2b-soap serve: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     return 0
 
 

@@ -7,16 +7,19 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import make_url, select
+from sqlalchemy.exc import DBAPIError
 
-from ..admin.bootstrap import initialise
+from ..admin.bootstrap import initialise, user_exists
 from ..admin.defaults import DEFINITIONS, list_defaults, set_default
 from ..admin.licences import install_licence
 from ..config import example_config, load_settings
 from ..db import Licence
-from ..errors import NotFound, ValidationFailed
+from ..admin.users import require_policy
+from ..errors import NotFound, ServerBusy, ValidationFailed
 from ..licensing import (FEATURES, LicenceError, generate_keypair, issue_licence, load_private_key,
                          verify_licence)
-from .common import admin_session, cli_actor, emit, emit_one, options, read_password, settings_from_args
+from .common import (admin_session, cli_actor, database_reason, emit, emit_one, options, read_password,
+                     settings_from_args)
 
 __all__ = ["register"]
 
@@ -74,7 +77,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_init(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     password = (lambda: read_password(args, f"Password for {args.admin_user}: ")) if args.admin_user else None
-    steps = initialise(settings, cli_actor(), args.admin_user, password)
+    if args.admin_user and not user_exists(settings, args.admin_user):
+        # asked before anything is made, so a missing or refused password leaves nothing half made
+        secret = require_policy(password(), settings.security)
+        password = lambda: secret  # noqa: E731
+    try:
+        steps = initialise(settings, cli_actor(), args.admin_user, password)
+    except DBAPIError as exc:
+        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+        raise ServerBusy(f"cannot use the database {shown}: {database_reason(exc)}; check [database] url "
+                         "and that the database exists and accepts this user") from None
     emit(args, [{"step": what, "result": result} for what, result in steps], ["step", "result"])
     return 0
 

@@ -7,20 +7,24 @@ stays fast on a large LA, and leaves alone every row it must not touch.
 from __future__ import annotations
 
 import importlib
+import inspect
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import and_, delete, exists, not_, select, update
+from sqlalchemy import and_, delete, exists, func, not_, or_, select, update
 
+from .. import alerts
 from ..admin.defaults import load_defaults
-from ..db import (Alert, AttainmentImport, CacheEntry, Conflict, FilePart, JobRun, Person, QueueEntry,
-                  VirtualFile, session_scope, utcnow)
+from ..db import (Alert, AttainmentImport, Base, CacheEntry, Conflict, FilePart, IncomingRecord, JobRun, Person,
+                  QueueEntry, VirtualFile, session_scope, utcnow)
 from ..errors import NotFound, ValidationFailed
 from ..processing.after_match import PERSON_FIELDS, person_value, same_value
+from ..review.unmatched import years_before
 
-__all__ = ["ACTIONS", "resolve_action", "is_available", "available_actions", "clear_conflicts", "delete_files",
-           "clear_cache", "retention", "DELETABLE_STATUSES"]
+__all__ = ["ACTIONS", "resolve_action", "is_available", "check_action_args", "available_actions",
+           "clear_conflicts", "delete_files", "clear_cache", "retention", "unmatched_waiting",
+           "DELETABLE_STATUSES"]
 
 Action = Callable[..., dict]
 
@@ -76,7 +80,7 @@ def delete_files(ctx, retention_days: int | None = None, stop: threading.Event |
     Works in batches of ``BATCH`` files, one transaction each, and stops between batches on ``stop``.
     """
     with session_scope(ctx.sessions) as session:
-        days = retention_days or load_defaults(session, ctx.settings).file_retention_days
+        days = load_defaults(session, ctx.settings).file_retention_days if retention_days is None else retention_days
     cutoff = utcnow() - timedelta(days=int(days))
     counts = {"deleted": 0, "parts_deleted": 0, "retention_days": int(days)}
     after = ""  # keyset paging on the id, so no batch rescans the tombstones of the previous ones
@@ -115,6 +119,29 @@ def retention(ctx, days: int = 365, stop: threading.Event | None = None) -> dict
     return {"job_runs_deleted": runs, "alerts_deleted": alerts}
 
 
+def unmatched_waiting(ctx, older_than_hours: int = 24, stop: threading.Event | None = None) -> dict[str, int]:
+    """Raise one "Unmatched pupils waiting" alert per base whose unmatched pupils (those the Unmatched
+    list shows) have waited longer than ``older_than_hours`` for an LA decision."""
+    cutoff = utcnow() - timedelta(hours=int(older_than_hours))
+    with session_scope(ctx.sessions) as session:
+        oldest_dob = years_before(date.today(), load_defaults(session, ctx.settings).b2b_s_age + 1)
+        waiting = session.execute(
+            select(Base.laestab, Base.name, func.count(), func.min(IncomingRecord.received_at))
+            .join(Base, Base.id == IncomingRecord.base_id)
+            .where(IncomingRecord.status == "unmatched", IncomingRecord.kind == "pupil",
+                   IncomingRecord.received_at < cutoff,
+                   or_(IncomingRecord.dob.is_(None), IncomingRecord.dob > oldest_dob))
+            .group_by(Base.laestab, Base.name).order_by(Base.laestab)).all()
+        for laestab, name, count, since in waiting:
+            alerts.raise_alert(
+                session, ctx.settings, alerts.UNMATCHED_WAITING,
+                f"{alerts.UNMATCHED_WAITING}: {count} from {laestab}",
+                f"{count} unmatched pupil(s) from base {laestab} ({name}) have waited more than "
+                f"{older_than_hours} hours for an LA decision, the oldest since {since:%Y-%m-%d %H:%M} UTC.\n\n"
+                f"Decide them in Incoming Students: Unmatched (b2b-soap review unmatched --base {laestab}).")
+    return {"bases": len(waiting), "pupils": sum(row[2] for row in waiting)}
+
+
 # name -> "module:function"; resolved on use so an optional module (attainment) may be absent.
 ACTIONS = {
     "clear_conflicts": f"{__name__}:clear_conflicts",
@@ -123,6 +150,7 @@ ACTIONS = {
     "retention": f"{__name__}:retention",
     "attainment_import": "b2b_soap.attainment.jobs:import_attainment",
     "data_retention": "b2b_soap.operations.retention:run_retention",
+    "unmatched_waiting": f"{__name__}:unmatched_waiting",
 }
 
 
@@ -150,6 +178,23 @@ def is_available(name: str) -> bool:
     except NotFound:
         return False
     return True
+
+
+def _is_count(annotation: Any) -> bool:
+    return "int" in str(annotation).split(" | ")
+
+
+def check_action_args(name: str, args: dict[str, Any]) -> None:
+    """Refuse, before anything runs, an argument the action does not take or a count (days, hours)
+    that is not a whole number 0 or more."""
+    parameters = inspect.signature(resolve_action(name)).parameters
+    takes = [p for p in parameters if p not in ("ctx", "stop")]
+    for key, value in args.items():
+        if key not in takes:
+            raise ValidationFailed(f"action {name} takes no argument {key!r}; it takes: {', '.join(takes) or 'none'}")
+        if _is_count(parameters[key].annotation) and (isinstance(value, bool) or not isinstance(value, int)
+                                                     or value < 0):
+            raise ValidationFailed(f"{key} must be a whole number, 0 or more (not {value!r})")
 
 
 def available_actions() -> list[str]:

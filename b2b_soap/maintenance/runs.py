@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from .. import alerts, metrics
 from ..db import JobRun, session_scope, utcnow
 from ..errors import ValidationFailed
-from .actions import resolve_action
+from .actions import check_action_args, resolve_action
 from .locks import job_lock
 
 __all__ = ["WORKER", "run_fire", "run_now", "list_runs", "run_to_dict", "parse_job_args"]
@@ -109,7 +109,7 @@ def run_fire(ctx, job: str, action: str, args: dict[str, Any], fire_time: dateti
 
 def run_now(ctx, action: str, args: dict[str, Any] | None = None, job: str | None = None) -> JobRun:
     """Run an action on demand (CLI, admin service), recorded like a scheduled fire at 'now'."""
-    resolve_action(action)  # refuse an unknown or missing action before recording anything
+    check_action_args(action, dict(args or {}))  # refuse an unknown action or bad arguments before recording
     run_id = run_fire(ctx, job or action, action, dict(args or {}), utcnow())
     with ctx.sessions() as session:
         return session.get(JobRun, run_id)

@@ -10,15 +10,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..context import AppContext
-from ..db import Base, Conflict, Finding, IncomingRecord, VirtualFile, session_scope
-from ..errors import NotFound, ValidationFailed
+from ..db import Base, Conflict, Finding, IncomingRecord, ScheduledTask, VirtualFile, session_scope
+from ..errors import DuplicateFile, NotFound, ValidationFailed
 from ..processing.queue import enqueue
 from ..security import ADMINISTRATION, REPORTS, audit
+from ..transfer import TransferError, TransferHeader, parse_header, transfer_kind
 from ._access import Actor, allow, base_by_laestab, check, page_bounds
 
 __all__ = ["base_report", "list_files", "retry_file", "import_file", "file_item"]
 
 _RECENT_FINDINGS = 50
+_IMPORT_NAMESPACE = uuid.UUID("6f0d3c1e-5b0a-4c53-9a7e-2b2f3d4c8a11")  # FileGuids of imported files without one
 
 
 def file_item(vf: VirtualFile, laestab: str = "") -> dict[str, Any]:
@@ -100,33 +102,74 @@ def _parts(data: bytes, max_part: int) -> list[bytes]:
     return [gzip.compress(data[i:i + max_part], mtime=0) for i in range(0, len(data), max_part)]
 
 
+def _import_header(data: bytes, laestab: str) -> tuple[str, TransferHeader | None]:
+    """The file's kind and header; the header is None when the file is not valid enough to read it
+    (the store then rejects it with its errors)."""
+    kind = transfer_kind(data) or "Student"
+    try:
+        header = parse_header(data, kind)
+    except TransferError:
+        return kind, None
+    if header.source_laestab != laestab:
+        raise ValidationFailed(f"the file's header names base {header.source_laestab} (SourceLAESTAB), "
+                               f"not {laestab}: import it for the base that sent it")
+    return kind, header
+
+
+def _check_task(session: Session, task_id: int | None, base: Base) -> None:
+    task = session.get(ScheduledTask, task_id) if task_id is not None else None
+    if task is not None and task.base_id not in (None, base.id):
+        raise ValidationFailed(f"the file's TaskId {task_id} is a task of another base, not of {base.laestab}")
+
+
+def _refuse_duplicate(session: Session, base: Base, file_guid: str) -> None:
+    earlier = session.scalar(select(VirtualFile).where(VirtualFile.base_id == base.id,
+                                                       VirtualFile.file_guid == file_guid))
+    if earlier is not None:
+        raise DuplicateFile(f"this file (FileGuid {file_guid}) was already received for base {base.laestab} "
+                            f"on {earlier.received_at:%Y-%m-%d %H:%M} as file {earlier.id} "
+                            f"({earlier.status}); nothing was stored")
+
+
 def import_file(ctx: AppContext, actor: Actor, data: bytes, laestab: str, file_name: str) -> dict[str, Any]:
     """Store a transfer file the LA received another way, exactly as an upload from the base.
 
-    The same checks (size, checksum, XSD, header against the base) and the same queue;
-    the file records ``source='import'`` and who imported it.
+    FileGuid, TaskId and kind (Student or Attainment) come from the file itself, so a file SIMS
+    made imports as SIMS would have sent it; a file without a FileGuid gets one made from its
+    checksum. The same checks (size, checksum, XSD, header against the base) and the same queue
+    follow; the file records ``source='import'`` and who imported it.
 
     Returns:
-        ``{"file_id", "status", "errors"}``: status ``Received`` (queued) or ``Rejected``.
+        ``{"file_id", "data_type", "status", "errors"}``: status ``Received`` (queued, or waiting in
+        the attainment import directory) or ``Rejected``.
+
+    Raises:
+        ValidationFailed: empty, or the header names another base or another base's task.
+        DuplicateFile: this base already has a file with this FileGuid (or these bytes).
     """
     from ..transfer.store import FileStore, UploadHeader, Uploader
+    if not data:
+        raise ValidationFailed("the file is empty")
+    sha256 = hashlib.sha256(data).hexdigest()
     with session_scope(ctx.sessions) as session:
         name = check(session, actor, ADMINISTRATION, write=True)
         base = base_by_laestab(session, laestab)
+        kind, header = _import_header(data, laestab)
+        file_guid = (header and header.file_guid) or str(uuid.uuid5(_IMPORT_NAMESPACE, f"{laestab}:{sha256}"))
+        task_id = header.task_id if header else None
+        _check_task(session, task_id, base)
+        _refuse_duplicate(session, base, file_guid)
         base_id = base.id
-    if not data:
-        raise ValidationFailed("the file is empty")
     user_id = None if isinstance(actor, str) else actor.id
     parts = _parts(data, ctx.settings.storage.max_part_bytes)
-    header = dict(file_guid=str(uuid.uuid4()), data_type="Student", file_name=file_name[:260] or "import.xml",
-                  total_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(), compression="Gzip",
-                  part_count=len(parts))
+    upload = dict(file_guid=file_guid, task_id=task_id, data_type=kind, file_name=file_name[:260] or "import.xml",
+                  total_bytes=len(data), sha256=sha256, compression="Gzip", part_count=len(parts))
     store = FileStore(ctx)
     importer = Uploader(user_id, base_id, laestab, source="import", imported_by=name)
     for number, part in enumerate(parts, start=1):
-        receipt = store.upload(importer, UploadHeader(**header, part_number=number), part)
+        receipt = store.upload(importer, UploadHeader(**upload, part_number=number), part)
     with session_scope(ctx.sessions) as session:
         vf = session.get(VirtualFile, receipt.file_id)
         audit(session, name, "file.import", "file", vf.id, None,
               {"base": laestab, "file_name": vf.file_name, "status": vf.status})
-        return {"file_id": vf.id, "status": vf.status, "errors": vf.errors or []}
+        return {"file_id": vf.id, "data_type": vf.data_type, "status": vf.status, "errors": vf.errors or []}

@@ -21,8 +21,8 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from .. import metrics
-from ..config import SecuritySettings
+from .. import alerts, metrics
+from ..config import Settings
 from ..db import User, session_scope, utcnow
 from ..errors import AccountLocked, AuthenticationFailed
 from .audit import audit
@@ -134,25 +134,36 @@ _DEFAULT_CACHE = VerificationCache()
 _CHANNELS = {"token": "soap", "basic": "basic", "web": "web"}  # metrics label per credential scheme
 
 
-def _failure(session: Session, user: User | None, credentials: Credentials, settings: SecuritySettings,
+def _failure(session: Session, user: User | None, credentials: Credentials, settings: Settings,
              now: datetime, reason: str) -> None:
-    locked_now = user is not None and record_failure(user, settings, now)
+    locked_now = user is not None and record_failure(user, settings.security, now)
     channel = _CHANNELS.get(credentials.scheme, credentials.scheme)
     metrics.count_login_failure(channel)
-    if locked_now:
-        metrics.count_lockout(channel)
     audit(session, credentials.username[:100] or "(none)", "auth.failure", "user",
           user.id if user else "", detail=f"{reason} ({credentials.scheme})")
     if locked_now:
-        audit(session, credentials.username[:100], "auth.locked", "user", user.id,
-              detail=f"{settings.lockout_threshold} failures in {settings.lockout_window_seconds} s")
+        metrics.count_lockout(channel)
+        _locked(session, user, credentials, settings)
 
 
-def authenticate(sessions: sessionmaker[Session], settings: SecuritySettings, credentials: Credentials,
+def _locked(session: Session, user: User, credentials: Credentials, settings: Settings) -> None:
+    security = settings.security
+    why = f"{security.lockout_threshold} failures in {security.lockout_window_seconds} s"
+    audit(session, credentials.username[:100], "auth.locked", "user", user.id, detail=why)
+    until = (f"until {user.locked_until:%Y-%m-%d %H:%M} UTC" if user.locked_until is not None
+             else "until unlocked")
+    alerts.raise_alert(session, settings, alerts.ACCOUNT_LOCKED, f"{alerts.ACCOUNT_LOCKED}: {user.username}",
+                       f"The {user.kind} account {user.username!r} is locked {until} after {why} "
+                       f"(the last by {credentials.scheme}).\n\nIf the sign-ins were the account's owner, "
+                       f"unlock it: b2b-soap user unlock {user.username}")
+
+
+def authenticate(sessions: sessionmaker[Session], settings: Settings, credentials: Credentials,
                  cache: VerificationCache | None = None, now: datetime | None = None) -> User:
     """The user the credentials belong to.
 
-    Failures are counted for lockout and audited in their own committed transaction.
+    Failures are counted for lockout and audited in their own committed transaction; the failure
+    that locks the account also raises the alert *Account locked*.
 
     Raises:
         AuthenticationFailed: unknown user or wrong password (the same answer for both).

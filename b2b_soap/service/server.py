@@ -38,7 +38,7 @@ from ..db import is_sqlite, session_scope
 from ..logging_setup import configure_logging
 from .wsgi import make_wsgi_app
 
-__all__ = ["BACKGROUND_STARTERS", "Starter", "Stopper", "serve", "make_server", "AccessLog",
+__all__ = ["BACKGROUND_STARTERS", "Starter", "Stopper", "serve", "make_server", "AccessLog", "CannotListen",
            "start_background", "configure_logging", "serve_workers", "Supervisor", "WorkersRefused",
            "check_workers", "listen_socket"]
 
@@ -117,6 +117,14 @@ class _SharedSocketServer(wsgi.Server):
         return sock
 
 
+class CannotListen(OSError):
+    """The server's address cannot be bound: the port is in use, or not allowed."""
+
+    def __init__(self, host: str, port: int, reason: OSError | None) -> None:
+        super().__init__(f"cannot listen on {host}:{port} ({reason}); another program may be using the "
+                         "port: stop it, or serve on another port (--port)")
+
+
 def listen_socket(host: str, port: int, backlog: int = 128) -> socket.socket:
     """A listening TCP socket for ``host:port``, as cheroot would bind it (SO_REUSEADDR, nodelay)."""
     error: OSError | None = None
@@ -131,7 +139,7 @@ def listen_socket(host: str, port: int, backlog: int = 128) -> socket.socket:
         sock.listen(backlog)
         sock.set_inheritable(True)
         return sock
-    raise OSError(f"cannot listen on {host}:{port}: {error}")
+    raise CannotListen(host, port, error)
 
 
 def make_server(ctx: AppContext, sock: socket.socket | None = None) -> wsgi.Server:
@@ -193,7 +201,10 @@ def serve(ctx: AppContext, starters: Iterable[str | Starter] | None = None,
     limit_malloc_arenas()
     _check_ready(ctx)
     server = make_server(ctx, sock)
-    server.prepare()
+    try:
+        server.prepare()
+    except OSError as exc:
+        raise CannotListen(ctx.settings.server.host, ctx.settings.server.port, exc) from None
     host, port = server.bind_addr[:2]
     scheme = "https" if ctx.settings.server.tls_cert else "http"
     stoppers = start_background(ctx, starters)

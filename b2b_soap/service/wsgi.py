@@ -322,7 +322,7 @@ class B2BWsgiApp:
             raise _plain("401 Unauthorized", "credentials needed: HTTP Basic or a WS-Security UsernameToken",
                          challenge)
         try:
-            user = authenticate(self.runtime.ctx.sessions, self.settings.security, credentials,
+            user = authenticate(self.runtime.ctx.sessions, self.settings, credentials,
                                 self.runtime.verifications)
             environ["b2b.username"] = user.username
             with session_scope(self.runtime.ctx.sessions) as session:

@@ -21,7 +21,7 @@ from .models import (
     Phone,
     TransferHeader,
 )
-from .parse import parse_attainment, parse_header, parse_pupils
+from .parse import parse_attainment, parse_header, parse_pupils, transfer_kind
 from .validate import FileError, ValidationResult, check_header, load_schema, validate_transfer
 
 __all__ = [
@@ -30,5 +30,5 @@ __all__ = [
     "KeyRing", "PayloadTooLargeError", "Phone", "TransferError", "TransferHeader",
     "TransferXmlError", "UnknownCompressionError", "ValidationResult", "check_header",
     "create_key_file", "decode_part", "gunzip_capped", "load_schema", "parse_attainment",
-    "parse_header", "parse_pupils", "validate_transfer",
+    "parse_header", "parse_pupils", "transfer_kind", "validate_transfer",
 ]

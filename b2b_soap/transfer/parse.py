@@ -30,7 +30,7 @@ from .models import (
 )
 from .xml import DTD_MESSAGE, to_transfer_error
 
-__all__ = ["parse_header", "parse_pupils", "parse_attainment", "header_from_element", "ROOTS"]
+__all__ = ["parse_header", "parse_pupils", "parse_attainment", "header_from_element", "transfer_kind", "ROOTS"]
 
 Source = bytes | IO[bytes]
 _Reader = Callable[[etree._Element], Any] | int
@@ -252,6 +252,17 @@ def parse_header(source: Source, kind: TransferKind) -> TransferHeader:
     for elem in _iter_ends(source, kind, f"{{{NAMESPACES[kind]}}}Header"):
         return header_from_element(elem, kind)
     raise TransferXmlError(1, 1, "no Header element")
+
+
+def transfer_kind(data: bytes) -> TransferKind | None:
+    """The kind of transfer file ``data`` is, by its root element; None for neither (or not XML)."""
+    context = etree.iterparse(io.BytesIO(data), events=("start",), resolve_entities=False, load_dtd=False,
+                              no_network=True, huge_tree=False)
+    try:
+        _, root = next(context)
+    except (etree.XMLSyntaxError, StopIteration):
+        return None
+    return next((kind for kind, tag in ROOTS.items() if tag == root.tag), None)
 
 
 def parse_pupils(source: Source) -> Iterator[IncomingPupil]:

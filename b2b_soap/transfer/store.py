@@ -28,7 +28,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import metrics
+from .. import alerts, metrics
 from ..admin.licences import ATTAINMENT_FEATURES, require_features
 from ..context import AppContext
 from ..attainment import accept_attainment_file
@@ -48,6 +48,7 @@ _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 GZIP_MAGIC = b"\x1f\x8b"
 _WHOLE_FILE_FIELDS = (("Sha256", "sha256"), ("TotalBytes", "total_bytes"), ("PartCount", "part_count"),
                       ("DataType", "data_type"), ("Compression", "compression"))
+_ERRORS_IN_ALERT = 5
 
 
 @dataclass(frozen=True)
@@ -248,18 +249,30 @@ class FileStore:
                            parts_received=0, status="Receiving", received_at=now,
                            content_compression=header.compression)
 
-    def _complete(self, session: Session, vf: VirtualFile, status: str, errors: list | None,
+    def _complete(self, session: Session, uploader: Uploader, vf: VirtualFile, status: str, errors: list | None,
                   raw: bytes, data: bytes, now: datetime) -> None:
         """Store the content; a valid file goes to the processing queue, or attainment to its directory."""
         keyring = self.ctx.keyring
         vf.content, vf.key_id = keyring.encrypt(raw, vf.id.encode()), keyring.current_key_id
         vf.status, vf.errors, vf.completed_at, vf.parts_received = status, errors, now, vf.part_count
+        if status == "Rejected":
+            self._alert_rejected(session, uploader, vf)
         if status != "Received":
             return
         if vf.data_type == "Attainment":
             accept_attainment_file(session, self.ctx.settings, vf, data)
         else:
             session.add(QueueEntry(file_id=vf.id, enqueued_at=now, available_at=now))
+
+    def _alert_rejected(self, session: Session, uploader: Uploader, vf: VirtualFile) -> None:
+        shown = "\n".join(f"line {e['line']}, column {e['column']}: {e['message']}"
+                          for e in vf.errors[:_ERRORS_IN_ALERT])
+        more = len(vf.errors) - _ERRORS_IN_ALERT
+        how = f"imported by {uploader.imported_by}" if uploader.source == "import" else "uploaded by the school"
+        alerts.raise_alert(
+            session, self.settings, alerts.FILE_REJECTED, f"{alerts.FILE_REJECTED}: {uploader.laestab} {vf.file_name}",
+            f"The {vf.data_type} file {vf.file_name!r} (file id {vf.id}) from base {uploader.laestab}, {how}, "
+            f"was rejected:\n\n{shown}" + (f"\n... and {more} more" if more > 0 else ""))
 
     def _store_whole(self, uploader: Uploader, header: UploadHeader, content: bytes) -> Receipt:
         data = _decode(content, header.compression, self.max_bytes(header.data_type))
@@ -270,7 +283,7 @@ class FileStore:
                 vf = self._new_file(uploader, header, now)
                 session.add(vf)
                 session.flush()
-                self._complete(session, vf, status, errors, content, data, now)
+                self._complete(session, uploader, vf, status, errors, content, data, now)
         except IntegrityError:  # the same FileGuid arrived at the same time: one wins
             with session_scope(self.ctx.sessions) as session:
                 vf = self._existing(session, uploader, header)
@@ -337,5 +350,5 @@ class FileStore:
             raise PayloadTooLarge(f"the content is larger than the {cap}-byte limit")
         status, errors = self._check_whole(uploader, header, data)
         session.execute(delete(FilePart).where(FilePart.file_id == vf.id))
-        self._complete(session, vf, status, errors, b"".join(raws), data, now)
+        self._complete(session, uploader, vf, status, errors, b"".join(raws), data, now)
         return _receipt(vf, False)

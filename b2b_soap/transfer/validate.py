@@ -136,7 +136,7 @@ def check_header(header: TransferHeader, base_laestab: str, la_number: str, *,
     Args:
         base_laestab: LAESTAB of the caller's base.
         la_number: this LA's 3-digit number.
-        task_id: the upload's TaskId, when it gave one.
+        task_id: the upload's TaskId (None when it gave none: then a TaskId in the file differs).
         file_guid: the upload's FileGuid.
 
     Returns:
@@ -150,9 +150,9 @@ def check_header(header: TransferHeader, base_laestab: str, la_number: str, *,
     if header.destination_la != la_number:
         errors.append(FileError(line, 0, f"DestinationLA {header.destination_la} is not "
                                          f"this LA ({la_number})"))
-    if task_id is not None and header.task_id is not None and header.task_id != task_id:
+    if header.task_id is not None and header.task_id != task_id:
         errors.append(FileError(line, 0, f"TaskId {header.task_id} differs from the upload's "
-                                         f"TaskId {task_id}"))
+                                         f"TaskId {'(none)' if task_id is None else task_id}"))
     if (file_guid is not None and header.file_guid is not None
             and header.file_guid.lower() != file_guid.lower()):
         errors.append(FileError(line, 0, "FileGuid differs from the upload's FileGuid"))

@@ -64,7 +64,7 @@ def sign_in_post():
     if not username or not password:
         return _sign_in_form(_WRONG, username, 400)
     try:
-        user = authenticate(ctx.sessions, ctx.settings.security, Credentials(username, password, "web"))
+        user = authenticate(ctx.sessions, ctx.settings, Credentials(username, password, "web"))
     except AccountLocked:
         return _sign_in_form(_LOCKED, username, 403)
     except AuthenticationFailed:

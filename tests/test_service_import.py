@@ -1,0 +1,46 @@
+"""The header of a file against the call: the admin ImportFile takes FileGuid and TaskId from the
+file (a second import is a DuplicateFile); UploadFile rejects a file whose TaskId is not the upload's."""
+from __future__ import annotations
+
+import pytest
+import zeep
+
+from b2b_soap.resources import package_path
+from b2b_soap.security import ADMINISTRATION
+from b2b_soap.transfer.writer import example_header, make_example_pupils, write_student_file
+from server import running_server, zeep_client
+from service_setup import PASSWORD, ServiceEnv, fault_code, file_header
+
+STUDENT = package_path("schemas", "examples", "student-valid.xml").read_bytes()
+
+
+def test_admin_import_of_a_sims_file_is_received_once(tmp_path, database_url):
+    env = ServiceEnv.create(tmp_path, database_url)
+    env.add_school("9994001", "sims")
+    env.add_school("9994002", "other")
+    env.add_la_user("officer", {ADMINISTRATION: "Read-Write"})
+    with running_server(env.config_path) as srv:
+        admin = zeep_client(srv, "officer", PASSWORD, admin=True)
+        imported = admin.service.ImportFile(baseLaestab="9994001", fileName="student-valid.xml", content=STUDENT)
+        assert (imported.Status, imported.Failure) == ("Received", None)
+        with pytest.raises(zeep.exceptions.Fault) as again:
+            admin.service.ImportFile(baseLaestab="9994001", fileName="copy.xml", content=STUDENT)
+        assert fault_code(again.value, admin) == "DuplicateFile" and imported.FileId in again.value.message
+        with pytest.raises(zeep.exceptions.Fault) as foreign:
+            admin.service.ImportFile(baseLaestab="9994002", fileName="student-valid.xml", content=STUDENT)
+        assert fault_code(foreign.value, admin) == "ValidationFailed" and "9994001" in foreign.value.message
+
+
+@pytest.mark.parametrize("upload_task", [None, 7])
+def test_upload_whose_file_names_another_task_is_rejected(tmp_path, database_url, upload_task):
+    env = ServiceEnv.create(tmp_path, database_url)
+    env.add_school("9994000", "sims")
+    data = write_student_file(example_header(task_id=42), make_example_pupils(3, 1))
+    with running_server(env.config_path) as srv:
+        sims = zeep_client(srv, "sims", PASSWORD)
+        receipt = sims.service.UploadFile(header=file_header(sims, data, task_id=upload_task), content=data)
+        [error] = sims.service.GetFileStatus(fileId=receipt.FileId).Errors.FileError
+        assert receipt.Status == "Rejected" and error.Line == 3
+        assert error.Message.startswith("TaskId 42 differs from the upload's TaskId")
+        same = sims.service.UploadFile(header=file_header(sims, data, task_id=42), content=data)
+        assert same.Status == "Received"
