@@ -83,3 +83,16 @@ def test_training_learns_the_upn_as_evidence_both_ways():
     column = [c.kind for c in model.settings.comparisons].index("upn")
     bits = dict(zip(model.settings.comparisons[column].levels, model.level_bits(column)))
     assert bits["exact"] > 5 and bits["different permanent"] < -1
+
+
+def test_training_on_records_without_dob_takes_the_match_rate_from_the_names():
+    from dataclasses import replace
+
+    from b2b_soap.matching import PopulationIndex, Record, train_model
+    from b2b_soap.synth import generate_population
+    persons, _ = generate_population(2000, seed=4)
+    adults = [Record(p.id, "", p.forename, "", p.surname, p.dob, p.gender, p.address, p.town, p.postcode)
+              for p in persons if not p.is_child]
+    contacts = [replace(r, id="C" + r.id, dob=None) for r in adults[:400]]  # carers come without a DOB
+    model = train_model(PopulationIndex(adults), contacts)
+    assert model.match_rate > 0.5
