@@ -62,3 +62,37 @@ def test_distinct_patterns_counts_rows():
     levels = np.array([[1, 2], [1, 2], [0, 1]], dtype=np.int8)
     patterns, counts = distinct_patterns(levels)
     assert patterns.tolist() == [[0, 1], [1, 2]] and counts.tolist() == [1.0, 2.0]
+
+
+def test_training_learns_the_upn_as_evidence_both_ways():
+    from dataclasses import replace
+
+    from b2b_soap.matching import PopulationIndex, Record, train_model, upn_check_letter
+    from b2b_soap.synth import generate_population
+    persons, _ = generate_population(3000, seed=3)
+    population = [Record(p.id, p.upn, p.forename, p.middle_names, p.surname, p.dob, p.gender, p.address,
+                         p.town, p.postcode) for p in persons]
+    children = [r for r in population if r.upn]
+    # known pupils with their UPN, and look-alikes of others (a twin: new forename, a UPN of their own)
+    incoming = [replace(r, id="IN" + r.id) for r in children[:600]]
+    twin_upns = [upn_check_letter(r.upn[1:4] + "8" + r.upn[5:]) + r.upn[1:4] + "8" + r.upn[5:]
+                 for r in children[600:700]]
+    incoming += [replace(r, id="TW" + r.id, forename="Peregrine", upn=upn)
+                 for r, upn in zip(children[600:700], twin_upns)]
+    model = train_model(PopulationIndex(population), incoming)
+    column = [c.kind for c in model.settings.comparisons].index("upn")
+    bits = dict(zip(model.settings.comparisons[column].levels, model.level_bits(column)))
+    assert bits["exact"] > 5 and bits["different permanent"] < -1
+
+
+def test_training_on_records_without_dob_takes_the_match_rate_from_the_names():
+    from dataclasses import replace
+
+    from b2b_soap.matching import PopulationIndex, Record, train_model
+    from b2b_soap.synth import generate_population
+    persons, _ = generate_population(2000, seed=4)
+    adults = [Record(p.id, "", p.forename, "", p.surname, p.dob, p.gender, p.address, p.town, p.postcode)
+              for p in persons if not p.is_child]
+    contacts = [replace(r, id="C" + r.id, dob=None) for r in adults[:400]]  # carers come without a DOB
+    model = train_model(PopulationIndex(adults), contacts)
+    assert model.match_rate > 0.5

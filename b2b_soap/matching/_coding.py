@@ -20,7 +20,8 @@ from b2b_soap.matching import normalise as norm
 from b2b_soap.matching.records import Record
 from b2b_soap.matching.upn import is_valid_upn
 
-FIELDS = ("fn", "mn", "sn", "dob", "gender", "pc", "pcs", "pcd", "town", "addr", "upn")
+# upn: valid UPNs only (blocking, the UPN rule); upnr: any UPN as sent, for the UPN comparison
+FIELDS = ("fn", "mn", "sn", "dob", "gender", "pc", "pcs", "pcd", "town", "addr", "upn", "upnr")
 _GENDER = {"M": 1, "F": 2, "m": 1, "f": 2}
 
 
@@ -100,6 +101,27 @@ class AddressVocab(Vocab):
         self.sorted_words.append(value if words == value else words)  # the same string when already sorted
 
 
+class UpnVocab(Vocab):
+    """UPNs as sent (valid or not), with whether each is valid and whether permanent."""
+
+    def __init__(self) -> None:
+        self._valid: list[bool] = [False]
+        self._permanent: list[bool] = [False]
+        super().__init__(lambda text: text.strip().upper())
+
+    def added(self, value: str) -> None:
+        valid = is_valid_upn(value)
+        self._valid.append(valid)
+        self._permanent.append(valid and value[-1].isdigit())
+
+    def valid_array(self) -> np.ndarray:
+        return np.asarray(self._valid, dtype=bool)
+
+    def permanent_array(self) -> np.ndarray:
+        """True for a valid permanent UPN (a temporary one ends in a letter)."""
+        return np.asarray(self._permanent, dtype=bool)
+
+
 @dataclass
 class Coded:
     """Columns of integer codes for a list of records (one row per record)."""
@@ -119,7 +141,7 @@ class Coder:
         self.postcodes = PostcodeVocab()
         self.towns = Vocab(norm.normalise_town)
         self.addresses = AddressVocab()
-        self.upns = Vocab(lambda text: text.strip().upper())
+        self.upns = UpnVocab()
         self._middle: dict[str, int] = {}
 
     def _middle_code(self, raw: str) -> int:
@@ -129,10 +151,6 @@ class Coder:
         if found is None:
             found = self._middle[raw] = self.names.code_of_normal(norm.first_token(norm.normalise_name(raw)))
         return found
-
-    def _upn_code(self, raw: str) -> int:
-        upn = raw.strip().upper() if raw else ""
-        return self.upns.code(upn) if is_valid_upn(upn) else 0
 
     def encode(self, records: Sequence[Record]) -> Coded:
         """Code a list of records; each distinct raw value is normalised once."""
@@ -145,11 +163,12 @@ class Coder:
         pc = _column(records, "postcode", self.postcodes.code)
         town = _column(records, "town", self.towns.code)
         addr = _column(records, "address", self.addresses.code)
-        upn = _column(records, "upn", self._upn_code)
+        upn_raw = _column(records, "upn", self.upns.code)
         sector = np.asarray(self.postcodes._sector, dtype=np.int64)
         district = np.asarray(self.postcodes._district, dtype=np.int64)
         cols = {"fn": fn, "mn": mn, "sn": sn, "dob": dob, "gender": gender, "pc": pc,
-                "pcs": sector[pc], "pcd": district[pc], "town": town, "addr": addr, "upn": upn}
+                "pcs": sector[pc], "pcd": district[pc], "town": town, "addr": addr,
+                "upn": np.where(self.upns.valid_array()[upn_raw], upn_raw, 0), "upnr": upn_raw}
         return Coded([r.id for r in records], cols)
 
 

@@ -34,6 +34,15 @@ def block_keys(rule: str, coded: Coded, coder: Coder) -> np.ndarray:
         return _both(phon[c["sn"]], c["dob"] // 10000, 10000)
     if rule == "forename_phonetic+surname_phonetic":
         return _both(phon[c["fn"]], phon[c["sn"]], 1 << 24)
+    if rule == "names_phonetic_any_order":
+        first, second = phon[c["fn"]], phon[c["sn"]]
+        return _both(np.maximum(first, second), np.minimum(first, second), 1 << 24)
+    if rule == "surname_phonetic+postcode":
+        return _both(phon[c["sn"]], c["pc"], 1 << 24)
+    if rule == "address+postcode":
+        return _both(c["addr"], c["pc"], 1 << 24)
+    if rule == "address+town":
+        return _both(c["addr"], c["town"], 1 << 24)
     if rule == "postcode+forename_initial":
         return _both(c["pc"], coder.names.initial_array()[c["fn"]], 64)
     if rule in _GENDERED:

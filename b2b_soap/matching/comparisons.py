@@ -92,13 +92,24 @@ def _names_fuzzy(pairs: _Pairs, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarra
     return fuzzy, differ
 
 
+def _names_swapped(pairs: _Pairs) -> np.ndarray:
+    """Forename and surname swapped: each name equal or similar (Jaro-Winkler >= low, or one
+    edit) to the other side's other name, where the names as given differ."""
+    a_fn, b_fn = pairs.both("fn")
+    a_sn, b_sn = pairs.both("sn")
+    swapped = (a_fn != b_fn) & (a_sn != b_sn) & (a_fn > 0) & (a_sn > 0) & (b_fn > 0) & (b_sn > 0)
+    for a, b in ((a_fn, b_sn), (a_sn, b_fn)):
+        cross, _ = _names_fuzzy(pairs, a[swapped], b[swapped])
+        swapped[swapped] = (a[swapped] == b[swapped]) | ((cross & 7) != _ELSE)
+    return swapped
+
+
 def _forename(pairs: _Pairs) -> np.ndarray:
     a, b = pairs.both("fn")
     a_mid, b_mid = pairs.both("mn")
-    a_sn, b_sn = pairs.both("sn")
     fuzzy, differ = _names_fuzzy(pairs, a, b)
     middle = ((a == b_mid) | (a_mid == b)) & (a > 0)
-    swapped = (a == b_sn) & (a_sn == b) & (a > 0) & (a_sn > 0)
+    swapped = _names_swapped(pairs)
     spelling = fuzzy & 7
     conditions = [a == b, (fuzzy & _NICK) > 0, middle & differ, swapped & differ,
                   spelling == _CLOSE, spelling == _SIMILAR]
@@ -107,9 +118,8 @@ def _forename(pairs: _Pairs) -> np.ndarray:
 
 def _surname(pairs: _Pairs) -> np.ndarray:
     a, b = pairs.both("sn")
-    a_fn, b_fn = pairs.both("fn")
-    fuzzy, differ = _names_fuzzy(pairs, a, b)
-    swapped = (a == b_fn) & (a_fn == b) & differ & (a_fn > 0)
+    fuzzy, _ = _names_fuzzy(pairs, a, b)
+    swapped = _names_swapped(pairs)
     spelling = fuzzy & 7  # nicknames mean nothing for surnames
     conditions = [a == b, swapped, spelling == _CLOSE, spelling == _SIMILAR]
     return _select(conditions, (a == 0) | (b == 0), len(a))
@@ -174,6 +184,27 @@ def _address(pairs: _Pairs) -> np.ndarray:
     return _select(conditions, null, len(a))
 
 
+def _upn(pairs: _Pairs) -> np.ndarray:
+    a, b = pairs.both("upnr")
+    upns = pairs.index.coder.upns
+    valid, permanent = upns.valid_array(), upns.permanent_array()
+    temporary = (valid[a] & ~permanent[a]) | (valid[b] & ~permanent[b])
+    both_permanent = permanent[a] & permanent[b]
+    # a mistyped digit or a transposition always breaks the check letter, so two valid UPNs
+    # one character apart are two UPNs (twins often get consecutive ones), not a typo
+    differ = (a != b) & (a > 0) & (b > 0) & ~temporary & ~both_permanent
+    close = np.zeros(len(a), bool)
+    if differ.any():
+        left, right, inverse = _distinct_pairs(a[differ], b[differ])
+        # the check letter is left out: a mistyped digit usually breaks it as well
+        edits = process.cpdist([upns.values[i][1:] for i in left.tolist()],
+                               [upns.values[i][1:] for i in right.tolist()],
+                               scorer=DamerauLevenshtein.distance, score_cutoff=2, workers=1)
+        close[differ] = (edits <= 1)[inverse]
+    conditions = [a == b, close, both_permanent]
+    return _select(conditions, (a == 0) | (b == 0) | (temporary & (a != b)), len(a))
+
+
 _LEVELS: dict[str, Callable[[_Pairs], np.ndarray]] = {
     "forename": _forename,
     "surname": _surname,
@@ -182,4 +213,5 @@ _LEVELS: dict[str, Callable[[_Pairs], np.ndarray]] = {
     "postcode": _postcode,
     "address": _address,
     "town": _exact("town"),
+    "upn": _upn,
 }

@@ -1,7 +1,9 @@
 """Decisions per incoming record: auto, possible (ranked, at most N) or none.
 
 Rules on top of the scores: a valid UPN that points to exactly one person
-matches automatically unless the demographics contradict it strongly.
+matches automatically unless the demographics contradict it strongly; a person whose
+valid permanent UPN differs from the record's is never matched automatically, and is
+offered for review when the demographics alone would have matched.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from b2b_soap.matching.comparisons import comparison_levels
 from b2b_soap.matching.index import PopulationIndex
 from b2b_soap.matching.model import MatchModel
 from b2b_soap.matching.records import Record
+from b2b_soap.matching.settings import DIFFERENT_PERMANENT_UPN
 
 __all__ = ["ComparisonScore", "Candidate", "Decision", "match_records"]
 
@@ -81,6 +84,15 @@ class _Scored:
         self.left, self.right = left[order], right[order]
         self.levels, self.bits, self.total = levels[order], bits[order], total[order]
         self.probability = _probability(self.total)
+        # the evidence of every comparison but the UPN; pairs whose valid permanent UPNs differ,
+        # and those of them the demographics alone would match
+        self.demographic_bits = self.total - self.prior
+        self.upn_differs = np.zeros(len(left), bool)
+        for col, comparison in enumerate(settings.comparisons):
+            if comparison.kind == "upn":
+                self.upn_differs = self.levels[:, col] == comparison.levels.index(DIFFERENT_PERMANENT_UPN)
+                self.demographic_bits = self.demographic_bits - self.bits[:, col]
+        self.held = self.upn_differs & (_probability(self.demographic_bits + self.prior) >= settings.auto_threshold)
         self.start = np.searchsorted(self.left, np.arange(len(batch) + 1))
         self.model, self.index = model, index
 
@@ -103,12 +115,13 @@ def _decide(scored: _Scored, record: int, record_id: str, upn_rows: list[int]) -
     settings = scored.model.settings
     pairs = list(scored.rows(record))
     probability = scored.probability[pairs[0]:pairs[-1] + 1] if pairs else np.zeros(0)
-    offered = [p for p, prob in zip(pairs, probability) if prob >= settings.possible_threshold]
+    offered = [p for p, prob in zip(pairs, probability) if prob >= settings.possible_threshold or scored.held[p]]
     if len(upn_rows) == 1:
         upn_pair = next((p for p in pairs if scored.right[p] == upn_rows[0]), None)
         if upn_pair is not None:
             against = scored.contradictions(upn_pair)
-            strong = "dob" in against or len(against) >= 2
+            # disagreements outweighed by the other fields' agreement are typos
+            strong = ("dob" in against or len(against) >= 2) and scored.demographic_bits[upn_pair] < 0
             if not strong:
                 return Decision(record_id, AUTO, (scored.candidate(upn_pair, True),), "UPN matches")
             others = [scored.candidate(p) for p in offered if p != upn_pair]
@@ -118,14 +131,16 @@ def _decide(scored: _Scored, record: int, record_id: str, upn_rows: list[int]) -
     if not offered:
         return Decision(record_id, NONE, (), "no candidate above the possible threshold")
     best = offered[0]
+    chosen = tuple(scored.candidate(p) for p in offered[:settings.max_possible])
+    if scored.upn_differs[best]:
+        return Decision(record_id, POSSIBLE, chosen, "valid permanent UPNs differ")
     lead = scored.total[best] - scored.total[pairs[1]] if len(pairs) > 1 else float("inf")
     if probability[0] >= settings.auto_threshold and lead >= settings.min_lead_bits:
         return Decision(record_id, AUTO, (scored.candidate(best),),
                         f"probability {probability[0]:.4f}, lead {min(lead, 99.0):.1f} bits")
     reason = ("best candidate below the auto threshold" if probability[0] < settings.auto_threshold
               else f"second candidate within {settings.min_lead_bits:g} bits")
-    return Decision(record_id, POSSIBLE,
-                    tuple(scored.candidate(p) for p in offered[:settings.max_possible]), reason)
+    return Decision(record_id, POSSIBLE, chosen, reason)
 
 
 def match_records(index: PopulationIndex, records: Sequence[Record], model: MatchModel) -> list[Decision]:

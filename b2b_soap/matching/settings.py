@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 __all__ = ["MatchSettings", "ComparisonSettings", "SettingsError", "BLOCKING_RULES", "DEFAULT_BLOCKING_RULES",
-           "COMPARISON_KINDS"]
+           "COMPARISON_KINDS",
+           "DIFFERENT_PERMANENT_UPN"]
 
 # Blocking rules known to PopulationIndex; a pair is a candidate when any rule agrees.
 BLOCKING_RULES = (
@@ -21,12 +22,18 @@ BLOCKING_RULES = (
     "forename_phonetic+surname_phonetic",  # catches DOB typos in the year
     "postcode+forename_initial",     # catches DOB and surname typos together
     "forename_phonetic+dob_year_month",    # catches changed surnames with a day typo
+    "names_phonetic_any_order",      # the forename+surname rule that also catches swapped names
+    "surname_phonetic+postcode",     # forename and DOB both missing or wrong
+    "address+postcode",              # the household: every name and the DOB damaged
+    "address+town",                  # the household, with a mistyped postcode
     # wider forms of the second and third rule: at 1,000,000 persons they propose 1.7 times
     # the pairs of the rules above and found no more true matches (docs/matching.md)
     "dob",
     "surname_phonetic+birth_year",
 )
-DEFAULT_BLOCKING_RULES = BLOCKING_RULES[:6]
+DEFAULT_BLOCKING_RULES = ("upn", "dob+gender", "surname_phonetic+birth_year+gender", "postcode+forename_initial",
+                          "forename_phonetic+dob_year_month", "names_phonetic_any_order",
+                          "surname_phonetic+postcode", "address+postcode", "address+town")
 
 # Level labels per comparison kind, best first; level 0 is always "null".
 COMPARISON_KINDS: dict[str, tuple[str, ...]] = {
@@ -41,7 +48,11 @@ COMPARISON_KINDS: dict[str, tuple[str, ...]] = {
     "address": ("null", "same address and postcode", "same address", "same postcode",
                 "similar address", "same sector", "same district", "else"),
     "town": ("null", "exact", "else"),
+    # null also when either side is temporary: a temporary UPN says nothing about who it is
+    "upn": ("null", "exact", "one character or transposition", "different permanent", "else"),
 }
+# The UPN level that never matches automatically: two valid permanent UPNs are two children.
+DIFFERENT_PERMANENT_UPN = "different permanent"
 
 
 class SettingsError(ValueError):
@@ -78,6 +89,7 @@ def _default_comparisons() -> tuple[ComparisonSettings, ...]:
         ComparisonSettings("dob", "dob"),
         ComparisonSettings("gender", "gender"),
         ComparisonSettings("address", "address"),
+        ComparisonSettings("upn", "upn"),
     )
 
 

@@ -73,8 +73,8 @@ def train_model(index: PopulationIndex, incoming: Sequence[Record] | Coded,
 
     u comes from random pairs; m from EM sessions (``settings.training_sessions``,
     u held at the random-pair values, as splink does by default);
-    the match rate from the first session, corrected for the matches its
-    blocking rule cannot see.
+    the match rate from the first session that has pairs, corrected for the
+    matches its blocking rule cannot see.
 
     Args:
         index: the population.
@@ -95,7 +95,8 @@ def train_model(index: PopulationIndex, incoming: Sequence[Record] | Coded,
         for col in estimated:
             sums[col] += np.asarray(m[col])
             sessions[col] += 1
-        rates.append((rate, fixed))
+        if estimated:  # a rule without pairs (e.g. DOB for contacts, who have none) says nothing of the rate
+            rates.append((rate, fixed))
     start = _m_start(settings)
     m_final = [(sums[col] / sessions[col]).tolist() if sessions[col] else start[col]
                for col in range(len(settings.comparisons))]

@@ -36,6 +36,8 @@ _PRIOR: dict[str, dict[str, tuple[float, float]]] = {
                 "similar": (0.07, 0.002), "same sector": (0.02, 0.01), "same district": (0.02, 0.05),
                 "else": (0.09, 0.93)},
     "town": {"exact": (0.9, 0.2), "else": (0.1, 0.8)},
+    "upn": {"exact": (0.93, 0.00001), "one character or transposition": (0.02, 0.0001),
+            "different permanent": (0.01, 0.95), "else": (0.04, 0.05)},
 }
 
 

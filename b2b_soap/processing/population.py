@@ -34,7 +34,8 @@ PERSON_COLUMNS = (Person.id, Person.upn, Person.forename, Person.middle_names, P
 
 
 # Contacts carry no UPN or date of birth: only the name and address rules can find them.
-CARER_BLOCKING = ("forename_phonetic+surname_phonetic", "postcode+forename_initial")
+CARER_BLOCKING = ("forename_phonetic+surname_phonetic", "names_phonetic_any_order", "postcode+forename_initial",
+                  "surname_phonetic+postcode", "address+postcode", "address+town")
 
 
 def carer_settings(settings: MatchSettings) -> MatchSettings:

@@ -1,0 +1,73 @@
+"""Records with several damaged fields, and the UPN as evidence, on hand-made cases."""
+
+from datetime import date
+
+import pytest
+
+from b2b_soap.matching import make_upn, upn_check_letter
+from tests.test_matching_rules import UPN_ALEX, decide, incoming, index, model  # noqa: F401 (fixtures)
+
+# the rules before blocking had to survive two damaged fields
+OLD_RULES = ("upn", "dob+gender", "surname_phonetic+birth_year+gender", "forename_phonetic+surname_phonetic",
+             "postcode+forename_initial", "forename_phonetic+dob_year_month")
+MOVED = dict(address="40 Canal Street", town="Pudsey", postcode="LS28 7RT")
+
+
+def _proposes(index, rule, record):
+    left, right = index.rule_pairs(rule, index.encode([record]))
+    return index.row_of[record.id[3:]] in right.tolist()
+
+
+@pytest.mark.parametrize("rule, record", [
+    ("names_phonetic_any_order", incoming("L2", forename="O'Brien", surname="Katherine", dob=None, **MOVED)),
+    ("surname_phonetic+postcode", incoming("L7", forename="", dob=None, address="9 Moor View")),
+    ("address+postcode", incoming("L6", forename="", surname="Sullivan", dob=None)),
+    ("address+town", incoming("L6", forename="", surname="Sullivan", dob=None, postcode="LS9 5NP")),
+])
+def test_each_new_rule_proposes_what_the_old_rules_missed(index, rule, record):
+    assert _proposes(index, rule, record)
+    assert not any(_proposes(index, old, record) for old in OLD_RULES)
+
+
+@pytest.mark.parametrize("forename, surname", [("O'Brein", "Katherine"), ("OBrien", "Kaatherlne")])
+def test_names_swapped_with_typos_are_a_swap(index, model, forename, surname):
+    result = decide(index, model, incoming("L2", forename=forename, surname=surname))
+    assert result.decision == "auto" and result.match.la_id == "L2"
+    levels = {s.name: s.level for s in result.match.comparisons}
+    assert (levels["forename"], levels["surname"]) == ("swapped with surname", "swapped with forename")
+
+
+def _upn_level(result, la_id):
+    [candidate] = [c for c in result.candidates if c.la_id == la_id]
+    return {s.name: s.level for s in candidate.comparisons}["upn"]
+
+
+def test_different_valid_permanent_upn_goes_to_review(index, model):
+    # every demographic field agrees, but the UPN is another child's (nobody in the population holds it)
+    other = make_upn("999", "5555", 2017, 4)
+    result = decide(index, model, incoming("L1", upn=other))
+    assert result.decision == "possible" and result.reason == "valid permanent UPNs differ"
+    assert result.candidates[0].la_id == "L1"
+    assert _upn_level(result, "L1") == "different permanent"
+
+
+def test_transposed_upn_is_close_and_still_matches(index, model):
+    transposed = UPN_ALEX[:8] + UPN_ALEX[9] + UPN_ALEX[8] + UPN_ALEX[10:]  # "17" becomes "71"
+    assert transposed != UPN_ALEX
+    result = decide(index, model, incoming("L1", upn=transposed))
+    assert result.decision == "auto" and result.match.la_id == "L1"
+    assert _upn_level(result, "L1") == "one character or transposition"
+
+
+def test_temporary_upn_says_nothing(index, model):
+    tail = make_upn("999", "5555", 2017, 5)[1:-1] + "A"
+    temporary = upn_check_letter(tail) + tail
+    result = decide(index, model, incoming("L1", upn=temporary))
+    assert result.decision == "auto" and result.match.la_id == "L1"
+    assert _upn_level(result, "L1") == "null"
+
+
+def test_upn_outweighs_typos_in_two_fields(index, model):
+    # the right UPN with a mistyped year and forename: typos, not another child
+    result = decide(index, model, incoming("L1", upn=UPN_ALEX, forename="Harvey", dob=date(2009, 3, 4)))
+    assert result.decision == "auto" and result.match.la_id == "L1" and result.reason == "UPN matches"
