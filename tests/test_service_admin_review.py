@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from b2b_soap.db import Base, Conflict, IncomingRecord, Person, QueueEntry, VirtualFile, session_scope
 from b2b_soap.processing import run_pending
-from processing_support import add_bystander, add_person, get_person, pupil, transfer_bytes, upload
+from processing_support import (add_bystander, add_person, add_surname_conflicts, get_person, pupil,
+                                transfer_bytes, upload)
 from server import running_server, zeep_client
 from service_setup import PASSWORD, TNS, ServiceEnv, fault_code, officer_env
 
@@ -98,13 +99,7 @@ def test_imported_file_is_reviewed_record_by_record(env):
 
 
 def test_conflicts_are_resolved_together_all_or_none_and_persons_updated(env):
-    names = [("Leo", "Baker", date(2012, 4, 12)), ("Mia", "Carter", date(2011, 2, 3)),
-             ("Zoe", "Hill", date(2013, 9, 21))]
-    persons = {forename: add_person(env.ctx, forename=forename, surname=surname, dob=dob, gender="F",
-                                    address="12 High Street", town="Exampleton", postcode="EX1 2AB")
-               for forename, surname, dob in names}
-    upload(env.ctx, _base_id(env), [pupil(f, f"{s}-Ward", d, gender="F") for f, s, d in names])
-    assert [r.conflicts for r in run_pending(env.ctx)] == [3]
+    persons = add_surname_conflicts(env.ctx, _base_id(env))
     with running_server(env.config_path) as srv:
         admin = zeep_client(srv, "officer", PASSWORD, admin=True)
         page = admin.service.ListConflicts(baseLaestab=LAESTAB, personId=None, field=None, page=1,
