@@ -60,6 +60,11 @@ def test_attainment_from_the_command_line(att_ctx, vendor_key, cli, tmp_path):
     code, _, err = cli("aspect", "add", "KS2_LATIN", "Latin", "--type", "text")
     assert code == 1 and "already exists" in err
     assert cli("hierarchy", "add", "B2B Latin 2026", "--aspects", "KS2_LATIN")[1][0]["aspects"] == "KS2_LATIN"
+    listed = cli("hierarchy", "list")[1]
+    assert len(listed) == 6 and {"B2B KS2 2026", "B2B Latin 2026"} <= {h["name"] for h in listed}
+    assert [h["aspects"] for h in listed if h["name"] == "B2B Latin 2026"] == ["KS2_LATIN"]
+    code, text, _ = cli("hierarchy", "list", as_json=False)
+    assert code == 0 and "B2B Latin 2026" in text and "B2B KS1 2026" in text
 
     base_id, pupils = _school(att_ctx)
     attainment = make_school_attainment(pupils)
