@@ -64,9 +64,10 @@ def test_demo_serves_until_stopped(plain_cli, tmp_path):
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("B2B_SOAP_")}, "PYTHONUNBUFFERED": "1"}
     log = tmp_path / "demo.log"
     with open(log, "wb") as out:
-        demo = subprocess.Popen([sys.executable, "-m", "b2b_soap.cli", "--config", str(plain_cli.config), "demo",
-                                 "--data-dir", str(tmp_path / "d"), "--persons", "20", "--port", str(port),
-                                 "--password", "another-password"], stdout=out, stderr=subprocess.STDOUT, env=env)
+        demo = subprocess.Popen([sys.executable, "-m", "b2b_soap.cli", "--config", str(plain_cli.config),
+                                 "demo", "--data-dir", str(tmp_path / "d"), "--persons", "20", "--port", str(port),
+                                 "--password", "another-password"],
+                                stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
         health = wait_for(lambda: _health(port) or demo.poll() is not None, 120, "the demo server's /health")
         assert health is not True, log.read_text()
