@@ -14,7 +14,7 @@ from b2b_soap.cli import main
 from b2b_soap.db import AuditEntry, Base, Person, session_scope
 from b2b_soap.transfer.models import AttainmentResult as FileResult
 from test_attainment_support import (LAESTAB, accept, att_ctx, att_settings, attainment_bytes,  # noqa: F401
-                                     install, link_pupils, sqlite_only, vendor_key)
+                                     install, link_pupils, vendor_key)
 from b2b_soap.transfer.writer import make_example_pupils
 
 
@@ -111,7 +111,6 @@ def test_attainment_from_the_command_line(att_ctx, vendor_key, cli, tmp_path):
         assert deleted.actor.startswith("cli:") and deleted.object_id == bad
 
 
-@sqlite_only
 @pytest.mark.parametrize("missing", ATTAINMENT_FEATURES)
 def test_cli_refuses_attainment_without_each_licence_feature(att_ctx, vendor_key, cli, missing):
     install(att_ctx, vendor_key, [f for f in ATTAINMENT_FEATURES if f != missing])
@@ -120,7 +119,6 @@ def test_cli_refuses_attainment_without_each_licence_feature(att_ctx, vendor_key
         assert code == 1 and f"does not include {missing}" in err
 
 
-@sqlite_only
 def test_cli_refuses_unsafe_directories(att_ctx, vendor_key, cli):
     install(att_ctx, vendor_key)
     att_ctx.settings.import_path.mkdir(mode=0o755, parents=True)
