@@ -149,3 +149,7 @@ def test_download_queue_and_pending_commands(env: ServiceEnv, tmp_path: Path, ca
     assert [p["id"] for p in command("pending", "--base", "9994001")] == [queued[1]["id"]]
     assert main(["--config", str(env.config_path), "download", "pending", "--base", "9990000"]) == 1
     assert capsys.readouterr().err == "error: unknown base 9990000\n"
+    for incomplete in (["download"], ["download", "queue", str(source)], ["download", "pending"]):
+        with pytest.raises(SystemExit) as usage:
+            main(["--config", str(env.config_path), *incomplete])
+        assert usage.value.code == 2 and "required" in capsys.readouterr().err
