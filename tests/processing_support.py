@@ -114,3 +114,16 @@ def upload_and_process(ctx, base_id: int, pupils: list[IncomingPupil], laestab: 
     results = run_pending(ctx)
     assert [r.status for r in results] == ["Processed"], results
     return file_id
+
+
+def add_surname_conflicts(ctx, base_id: int, laestab: str = "9994001") -> dict[str, int]:
+    """Three persons, then a processed file whose pupils are them with a double-barrelled
+    surname: one open surname conflict each. Returns forename -> person id."""
+    names = [("Leo", "Baker", date(2012, 4, 12)), ("Mia", "Carter", date(2011, 2, 3)),
+             ("Zoe", "Hill", date(2013, 9, 21))]
+    persons = {forename: add_person(ctx, forename=forename, surname=surname, dob=dob, gender="F",
+                                    address="12 High Street", town="Exampleton", postcode="EX1 2AB")
+               for forename, surname, dob in names}
+    upload(ctx, base_id, [pupil(f, f"{s}-Ward", d, gender="F") for f, s, d in names], laestab)
+    assert [r.conflicts for r in run_pending(ctx)] == [3]
+    return persons

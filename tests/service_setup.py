@@ -21,11 +21,11 @@ from b2b_soap.config import Settings, load_settings
 from b2b_soap.context import AppContext
 from b2b_soap.db import Base, Group, GroupMember, GroupPermission, User, session_scope
 from b2b_soap.licensing import FEATURES, generate_keypair, issue_licence, load_private_key
-from b2b_soap.security import SCHOOL_PROCESSES, hash_password
+from b2b_soap.security import LA_PROCESSES, SCHOOL_PROCESSES, hash_password
 from b2b_soap.transfer.crypto import create_key_file
 from b2b_soap.transfer.writer import example_header, make_example_pupils, write_student_file
 
-__all__ = ["ServiceEnv", "PASSWORD", "TNS", "student_file", "file_header", "fault_code"]
+__all__ = ["ServiceEnv", "PASSWORD", "TNS", "student_file", "file_header", "fault_code", "officer_env"]
 
 TNS = "http://schemas.b2b-soap.org/student/2026/01"
 PASSWORD = "correct horse battery staple"
@@ -136,6 +136,14 @@ class ServiceEnv:
     def set_base_enabled(self, laestab: str, enabled: bool) -> None:
         with session_scope(self.ctx.sessions) as session:
             session.scalar(select(Base).where(Base.laestab == laestab)).b2b_enabled = enabled
+
+
+def officer_env(root: Path, database_url: str, laestab: str) -> ServiceEnv:
+    """A ServiceEnv with one school (user ``sims``) and an LA user ``officer`` with Read-Write on every LA process."""
+    env = ServiceEnv.create(root, database_url)
+    env.add_school(laestab, "sims")
+    env.add_la_user("officer", {p: "Read-Write" for p in LA_PROCESSES})
+    return env
 
 
 def student_file(laestab: str = "9994000", pupils: int = 20, seed: int = 1, file_guid: str | None = None) -> bytes:

@@ -1,10 +1,12 @@
 """Alerts delivered to a real SMTP server on 127.0.0.1; a server that is down delays but loses nothing."""
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from b2b_soap import alerts
 from b2b_soap.config import settings_from_dict
@@ -100,3 +102,23 @@ def test_without_smtp_host_an_alert_is_only_logged(settings, ctx):
     with ctx.sessions() as s:
         assert [a.trigger for a in alerts.list_alerts(s)] == [alerts.ACCOUNT_LOCKED]
         assert alerts.list_alerts(s, status="pending") == []
+
+
+def test_deliver_command_sends_what_is_pending(alert_ctx, smtp, port, tmp_path, capsys):
+    from b2b_soap.cli import main
+
+    config = tmp_path / "b2b-soap.toml"
+    config.write_text(f'data_dir = "{tmp_path}"\n[database]\nurl = "{alert_ctx.settings.database_url}"\n'
+                      f'[alerts]\nsmtp_host = "127.0.0.1"\nsmtp_port = {port}\nsender = "b2b@la.example"\n'
+                      'recipients = {"*" = ["ops@la.example"]}\n')
+    with session_scope(alert_ctx.sessions) as session:
+        alerts.raise_alert(session, alert_ctx.settings, alerts.JOB_FAILED, "Job nightly failed", "see log")
+    capsys.readouterr()
+    assert main(["--config", str(config), "--json", "alerts", "deliver"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"sent": 1, "deferred": 0, "logged": 0}
+    [(recipients, message)] = smtp.messages
+    assert recipients == ["ops@la.example"] and "Job nightly failed" in message["Subject"]
+    with session_scope(alert_ctx.sessions) as session:
+        assert session.scalar(select(Alert.status)) == "sent"
+    assert main(["--config", str(config), "alerts", "deliver"]) == 0
+    assert "sent" in capsys.readouterr().out and len(smtp.messages) == 1

@@ -14,7 +14,7 @@ from b2b_soap.cli import main
 from b2b_soap.db import AuditEntry, Base, Person, session_scope
 from b2b_soap.transfer.models import AttainmentResult as FileResult
 from test_attainment_support import (LAESTAB, accept, att_ctx, att_settings, attainment_bytes,  # noqa: F401
-                                     install, link_pupils, sqlite_only, vendor_key)
+                                     install, link_pupils, vendor_key)
 from b2b_soap.transfer.writer import make_example_pupils
 
 
@@ -60,6 +60,11 @@ def test_attainment_from_the_command_line(att_ctx, vendor_key, cli, tmp_path):
     code, _, err = cli("aspect", "add", "KS2_LATIN", "Latin", "--type", "text")
     assert code == 1 and "already exists" in err
     assert cli("hierarchy", "add", "B2B Latin 2026", "--aspects", "KS2_LATIN")[1][0]["aspects"] == "KS2_LATIN"
+    listed = cli("hierarchy", "list")[1]
+    assert len(listed) == 6 and {"B2B KS2 2026", "B2B Latin 2026"} <= {h["name"] for h in listed}
+    assert [h["aspects"] for h in listed if h["name"] == "B2B Latin 2026"] == ["KS2_LATIN"]
+    code, text, _ = cli("hierarchy", "list", as_json=False)
+    assert code == 0 and "B2B Latin 2026" in text and "B2B KS1 2026" in text
 
     base_id, pupils = _school(att_ctx)
     attainment = make_school_attainment(pupils)
@@ -106,7 +111,6 @@ def test_attainment_from_the_command_line(att_ctx, vendor_key, cli, tmp_path):
         assert deleted.actor.startswith("cli:") and deleted.object_id == bad
 
 
-@sqlite_only
 @pytest.mark.parametrize("missing", ATTAINMENT_FEATURES)
 def test_cli_refuses_attainment_without_each_licence_feature(att_ctx, vendor_key, cli, missing):
     install(att_ctx, vendor_key, [f for f in ATTAINMENT_FEATURES if f != missing])
@@ -115,7 +119,6 @@ def test_cli_refuses_attainment_without_each_licence_feature(att_ctx, vendor_key
         assert code == 1 and f"does not include {missing}" in err
 
 
-@sqlite_only
 def test_cli_refuses_unsafe_directories(att_ctx, vendor_key, cli):
     install(att_ctx, vendor_key)
     att_ctx.settings.import_path.mkdir(mode=0o755, parents=True)

@@ -12,7 +12,7 @@ from b2b_soap.attainment.hierarchies import (AspectSpec, HierarchySpec, add_aspe
                                              load_hierarchy_file, search_hierarchies)
 from b2b_soap.db import Aspect, AspectHierarchy, session_scope
 from b2b_soap.errors import ValidationFailed
-from test_attainment_support import ACTOR, att_ctx, att_settings, sqlite_only, vendor_key  # noqa: F401
+from test_attainment_support import ACTOR, att_ctx, att_settings, vendor_key  # noqa: F401
 
 
 def test_example_file_loads_and_is_searchable_by_prefix(att_ctx):
@@ -31,7 +31,6 @@ def test_example_file_loads_and_is_searchable_by_prefix(att_ctx):
         assert (mark.mark_min, mark.mark_max, mark.ncys) == (0, 40, "1,2")
 
 
-@sqlite_only
 def test_reloading_updates_aspects_and_hierarchy_order(att_ctx, tmp_path):
     data = json.loads(EXAMPLE_HIERARCHY_FILE.read_text())
     with session_scope(att_ctx.sessions) as session:
@@ -49,7 +48,6 @@ def test_reloading_updates_aspects_and_hierarchy_order(att_ctx, tmp_path):
         assert len(list_hierarchies(session)) == 5
 
 
-@sqlite_only
 def test_csv_file_loads(att_ctx, tmp_path):
     path = tmp_path / "aspects.csv"
     path.write_text("hierarchy,code,name,type,grades,min,max,ncys\n"
@@ -62,7 +60,6 @@ def test_csv_file_loads(att_ctx, tmp_path):
             "Y3_READ", "Y3_SPELL", "Y3_NOTE"]
 
 
-@sqlite_only
 def test_a_bad_file_reports_every_problem_and_stores_nothing(att_ctx, tmp_path):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({
@@ -80,7 +77,6 @@ def test_a_bad_file_reports_every_problem_and_stores_nothing(att_ctx, tmp_path):
         assert list_aspects(session) == [] and session.scalars(select(AspectHierarchy)).all() == []
 
 
-@sqlite_only
 def test_add_aspect_and_hierarchy(att_ctx):
     with session_scope(att_ctx.sessions) as session:
         add_aspect(session, ACTOR, AspectSpec("KS2_MAT", "Maths", "grade", grades=["EXS", "WTS", "EXS"],

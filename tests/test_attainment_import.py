@@ -22,7 +22,7 @@ from b2b_soap.db import (AttainmentImport, AttainmentResult, AuditEntry, Base, P
 from b2b_soap.errors import NotLicensed, ValidationFailed
 from b2b_soap.transfer.models import AttainmentResult as FileResult
 from test_attainment_support import (ACTOR, LAESTAB, accept, att_ctx, att_settings,  # noqa: F401
-                                     attainment_bytes, install, school, school_file, sqlite_only, vendor_key)
+                                     attainment_bytes, install, school, school_file, vendor_key)
 
 
 def _record(ctx, file_id) -> AttainmentImport:
@@ -65,7 +65,6 @@ def test_valid_file_is_imported_end_to_end(att_ctx, school):
     assert _count(att_ctx, AttainmentResult) == total
 
 
-@sqlite_only
 def test_reimport_updates_results_instead_of_duplicating(att_ctx, school):
     base_id, pupils = school
     accept(att_ctx, base_id, school_file(pupils, seed=0))
@@ -76,7 +75,6 @@ def test_reimport_updates_results_instead_of_duplicating(att_ctx, school):
     assert _count(att_ctx, AttainmentResult) == before
 
 
-@sqlite_only
 @pytest.mark.parametrize("problem", ["hierarchy", "malformed", "wrong-base", "missing"])
 def test_file_that_cannot_be_imported_stays_with_its_error(att_ctx, school, problem):
     base_id, pupils = school
@@ -106,7 +104,6 @@ def test_file_that_cannot_be_imported_stays_with_its_error(att_ctx, school, prob
     assert import_attainment(att_ctx)["files"] == 0  # not retried unless asked
 
 
-@sqlite_only
 def test_failed_file_is_retried_once_the_cause_is_fixed(att_ctx, school):
     base_id, pupils = school
     file_id = accept(att_ctx, base_id, school_file(pupils, hierarchy="B2B Late 2026"))
@@ -118,7 +115,6 @@ def test_failed_file_is_retried_once_the_cause_is_fixed(att_ctx, school):
     assert _record(att_ctx, file_id).status == "imported"
 
 
-@sqlite_only
 def test_failed_file_can_be_deleted_and_the_deletion_is_audited(att_ctx, school):
     base_id, pupils = school
     file_id = accept(att_ctx, base_id, b"<not xml")
@@ -197,7 +193,6 @@ def test_suspense_is_created_and_resolved_then_files_are_deleted(att_ctx, school
             resolve_suspense(session, att_ctx.settings, ACTOR, superb, discard=True)
 
 
-@sqlite_only
 def test_next_file_links_a_resolved_pupil_by_guid(att_ctx, school):
     file_id, attainment = _suspense_file(att_ctx, school)
     import_attainment(att_ctx)
@@ -211,7 +206,6 @@ def test_next_file_links_a_resolved_pupil_by_guid(att_ctx, school):
     assert import_attainment(att_ctx)["imported"] == 1
 
 
-@sqlite_only
 def test_results_query_filters_and_csv(att_ctx, school):
     base_id, pupils = school
     accept(att_ctx, base_id, school_file(pupils))
@@ -237,7 +231,6 @@ def test_csv_cells_cannot_become_formulas():
     assert "'=HYPERLINK(1)" in out.getvalue()
 
 
-@sqlite_only
 @pytest.mark.parametrize("missing", ATTAINMENT_FEATURES)
 def test_each_missing_licence_feature_refuses_attainment(att_ctx, vendor_key, missing):
     install(att_ctx, vendor_key, [f for f in ATTAINMENT_FEATURES if f != missing])
@@ -252,7 +245,6 @@ def test_each_missing_licence_feature_refuses_attainment(att_ctx, vendor_key, mi
         import_attainment(att_ctx)
 
 
-@sqlite_only
 def test_no_licence_at_all_refuses_attainment(att_ctx):
     with pytest.raises(NotLicensed, match="no valid B2B Student licence"):
         import_attainment(att_ctx)

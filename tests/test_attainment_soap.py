@@ -19,7 +19,7 @@ from b2b_soap.licensing import FEATURES
 from b2b_soap.transfer.writer import make_example_pupils
 from server import running_server, zeep_client
 from service_setup import PASSWORD, ServiceEnv, file_header, student_file, TNS, fault_code
-from test_attainment_support import LAESTAB, attainment_bytes, link_pupils, sqlite_only
+from test_attainment_support import LAESTAB, attainment_bytes, link_pupils
 
 LIMIT = 2_097_152
 
@@ -48,7 +48,6 @@ def _padded(size: int) -> bytes:
     return data + b"<!--" + b"x" * filler + b"-->\n"
 
 
-@sqlite_only
 def test_attainment_file_of_2_mb_plus_1_byte_is_refused_before_storing(env):
     with running_server(env.config_path) as srv:
         sims = zeep_client(srv, "sims", PASSWORD)
@@ -62,7 +61,6 @@ def test_attainment_file_of_2_mb_plus_1_byte_is_refused_before_storing(env):
     assert not env.settings.import_path.exists() or os.listdir(env.settings.import_path) == []
 
 
-@sqlite_only
 def test_attainment_upload_needs_every_attainment_licence_feature(env):
     with running_server(env.config_path) as srv:
         sims = zeep_client(srv, "sims", PASSWORD)
@@ -78,7 +76,6 @@ def test_attainment_upload_needs_every_attainment_licence_feature(env):
         assert fault_code(refused.value, sims) == "NotLicensed"
 
 
-@sqlite_only
 def test_valid_attainment_upload_is_written_to_the_import_directory_and_imported(env):
     pupils = make_example_pupils(12, seed=4)
     with session_scope(env.ctx.sessions) as session:
@@ -96,7 +93,6 @@ def test_valid_attainment_upload_is_written_to_the_import_directory_and_imported
         assert session.scalar(select(func.count()).select_from(AttainmentResult)) > 0
 
 
-@sqlite_only
 def test_school_changing_its_attainment_task_raises_the_alert(env):
     with session_scope(env.ctx.sessions) as session:
         hierarchy_id = search_hierarchies(session, "B2B KS2")[0].id

@@ -22,8 +22,7 @@ from b2b_soap.transfer.writer import example_header, make_example_pupils, write_
 LAESTAB = "9994000"
 ACTOR = "la-admin"
 
-# For tests whose database work is the same on both backends (each PostgreSQL database
-# costs seconds): run them on SQLite only.
+# Still used by test_attainment_directories.py; every other attainment test runs on both databases.
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 

@@ -1,15 +1,18 @@
 """``demo``: a complete demo LA in a directory, reused without duplicates; and the installed
 console script run as a new user would run it."""
+import json
 import os
 import stat
 import subprocess
 import sys
 import tomllib
+import urllib.request
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
 
 from conftest import require_or_skip
+from server import RunningServer, free_port, wait_for, zeep_client
 
 from b2b_soap.db import (Base, CarerLink, Group, GroupMember, GroupPermission, Licence, Person, User,
                          normalise_url)
@@ -59,18 +62,37 @@ def test_demo_creates_then_reuses_without_duplicates(cli, tmp_path, database_url
         "B2BS Import/Export=Read-Write; Import/Export data=Read-Write"
 
 
-def test_demo_serves_through_the_serve_command(plain_cli, tmp_path, monkeypatch):
-    cli = plain_cli
-    from b2b_soap.commands import serve
-    calls = []
-    monkeypatch.setattr(serve, "main", lambda argv: calls.append(argv) or 0)
-    out = cli.ok("demo", "--data-dir", str(tmp_path / "d"), "--persons", "20",
-                 "--password", "another-password").out
-    assert "password:         another-password" in out and "Serving until stopped" in out
-    assert calls == [["--config", str((tmp_path / "d" / "b2b-soap.toml").resolve())]]
-    assert "at least 12" in cli.fails("demo", "--data-dir", str(tmp_path / "e"), "--password", "short",
-                                      "--no-serve")
+def test_demo_serves_until_stopped(plain_cli, tmp_path):
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("B2B_SOAP_")}, "PYTHONUNBUFFERED": "1"}
+    log = tmp_path / "demo.log"
+    with open(log, "wb") as out:
+        demo = subprocess.Popen([sys.executable, "-m", "b2b_soap.cli", "--config", str(plain_cli.config),
+                                 "demo", "--data-dir", str(tmp_path / "d"), "--persons", "20", "--port", str(port),
+                                 "--password", "another-password"],
+                                stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        health = wait_for(lambda: _health(port) or demo.poll() is not None, 120, "the demo server's /health")
+        assert health is not True, log.read_text()
+        assert health["status"] == "ok", health
+        zeep_client(RunningServer(f"http://127.0.0.1:{port}", demo, log, tmp_path / "d" / "b2b-soap.toml"),
+                    "school-9994001", "another-password").service.GetServerInfo()
+    finally:
+        demo.terminate()
+        demo.wait(30)
+    text = log.read_text()
+    assert "password:         another-password" in text and "Serving until stopped" in text
+    assert "at least 12" in plain_cli.fails("demo", "--data-dir", str(tmp_path / "e"), "--password", "short",
+                                            "--no-serve")
     assert not (tmp_path / "e").exists()
+
+
+def _health(port: int) -> dict | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+            return json.loads(response.read())
+    except OSError:
+        return None
 
 
 def test_installed_console_script(tmp_path):

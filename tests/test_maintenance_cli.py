@@ -14,9 +14,7 @@ from processing_support import pupil, upload_and_process
 
 
 @pytest.fixture
-def run(tmp_path, ctx, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("b2b_soap.commands.tasks", "b2b_soap.commands.jobs",
-                                                 "b2b_soap.commands.alerts", "b2b_soap.commands.setup"))
+def run(tmp_path, ctx, capsys):
     config = tmp_path / "b2b-soap.toml"
     config.write_text(f'data_dir = "{ctx.settings.data_dir}"\n[database]\nurl = "{ctx.settings.database_url}"\n'
                       '[[maintenance.jobs]]\nname = "nightly-cache"\naction = "clear_cache"\ntrigger = "cron"\n'

@@ -1,6 +1,5 @@
 """The ``b2b-soap link`` contract: files in, links out, exit codes."""
 
-import argparse
 import csv
 import io
 import json
@@ -9,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from b2b_soap.matching import MatchModel
-from b2b_soap.matching.link import COLUMNS, add_link_arguments, main_link, run_link
+from b2b_soap.cli import main
+from b2b_soap.matching.link import COLUMNS, run_link
 from b2b_soap.synth import generate_population
 
 
@@ -112,14 +112,16 @@ def test_unusable_inputs_exit_2(files, tmp_path):
     assert run_link(la, incoming, out, tmp_path / "model.json", None, io.StringIO()) == 2
 
 
-def test_argument_parsing(files, monkeypatch):
+def test_link_through_the_cli_saves_the_trained_model(files, tmp_path, capsys):
     la, incoming, out, _ = files
-    parser = argparse.ArgumentParser()
-    add_link_arguments(parser)
-    args = parser.parse_args(["--la", str(la), "--incoming", str(incoming), "--out", str(out)])
-    assert args.model is None and args.save_model is None
-    monkeypatch.setattr("sys.stderr", io.StringIO())
-    assert main_link(args) == 0 and out.exists()
+    model = tmp_path / "trained.json"
+    assert main(["link", "--la", str(la), "--incoming", str(incoming), "--out", str(out),
+                 "--save-model", str(model)]) == 0
+    assert _read_links(out) and MatchModel.load(model) is not None
+    assert "row" in capsys.readouterr().err
+    assert main(["link", "--la", str(la), "--incoming", str(incoming), "--out", str(tmp_path / "again.csv"),
+                 "--model", str(model)]) == 0
+    assert _read_links(tmp_path / "again.csv") == _read_links(out)
 
 
 def test_b2b_soap_link_command(files, tmp_path):

@@ -1,6 +1,7 @@
 """Storage key rotation: interrupted after one batch, resumed, every content still readable."""
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -12,6 +13,8 @@ from b2b_soap.errors import ValidationFailed
 from b2b_soap.operations import keys
 from b2b_soap.transfer.crypto import KeyRing
 from b2b_soap.transfer.store import read_content
+
+pytest_plugins = ["test_cli_support"]  # the cli fixture: same data directory and database as ctx
 
 
 def _seed(ctx, files: int = 5) -> dict[str, bytes]:
@@ -94,23 +97,22 @@ def test_retire_refuses_the_newest_or_an_unknown_key(ctx):
         keys.retire_key(ctx, "nosuchkey")
 
 
-def _run(parser, argv: list[str]) -> int:
-    args = parser.parse_args(argv)
-    args.config, args.json = None, True
-    return args.handler(args)
+def test_key_commands_rotate_report_and_retire(ctx, cli):
+    plain = _seed(ctx, files=3)
+    old = ctx.keyring.current_key_id
+    assert (cli.json("keys", "status")["current_key"], cli.json("keys", "status")["pending"]) == (old, 0)
+    assert "rows to re-encrypt: 0" in cli.ok("keys", "status").out
 
+    interrupted = cli("--json", "keys", "rotate", "--batch-size", "1", "--max-batches", "1")
+    assert interrupted.code == 0 and "--resume" in interrupted.err
+    new = json.loads(interrupted.out)["new_key"]
+    status = cli.json("keys", "status")
+    assert (status["current_key"], status["keys"], status["pending"]) == (new, [old, new], 5)
+    assert f"still use key {old}" in cli.fails("keys", "retire", old)
 
-def test_rotate_command_resumes(ctx, capsys, monkeypatch):
-    import argparse
-
-    from b2b_soap.commands import operations
-
-    _seed(ctx, files=3)
-    monkeypatch.setattr(operations, "context_from_args", lambda _args: type(ctx)(ctx.settings))
-    parser = argparse.ArgumentParser()
-    operations.register(parser.add_subparsers(dest="command"))
-    assert _run(parser, ["keys", "rotate", "--batch-size", "1", "--max-batches", "1"]) == 0
-    assert "--resume" in capsys.readouterr().err
-    assert keys.key_status(ctx)["pending"] == 5
-    assert _run(parser, ["keys", "rotate", "--resume"]) == 0
-    assert keys.key_status(ctx)["pending"] == 0
+    assert cli.json("keys", "rotate", "--resume")["rows_left"] == 0
+    assert f"key {old} removed" in cli.ok("keys", "retire", old).out
+    ring = KeyRing.load(ctx.settings.key_path)
+    assert ring.key_ids == [new] and _read_all(ctx, ring) == plain
+    assert "newest" in cli.fails("keys", "retire", new)
+    assert cli.json("keys", "status")["keys"] == [new]

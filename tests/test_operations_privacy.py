@@ -15,6 +15,8 @@ from b2b_soap.errors import NotFound, ValidationFailed
 from b2b_soap.operations import erase_person, export_person, run_retention
 from b2b_soap.security import audit
 
+pytest_plugins = ["test_cli_support"]  # the cli fixture: same data directory and database as ctx
+
 FORENAME, SURNAME, UPN, DOB = "Zebedee", "Quonsetworth", "A999400112001", date(2012, 3, 4)
 OTHER_SURNAME = "Marchbanks"
 
@@ -152,7 +154,7 @@ def test_erase_can_purge_processed_files(ctx):
         assert session.get(VirtualFile, ids["file"]).content is None
 
 
-def test_retention_removes_old_decided_data_and_keeps_the_queue(ctx):
+def test_retention_removes_old_decided_data_and_keeps_the_queue(ctx, cli):
     ids = _seed(ctx)
     with session_scope(ctx.sessions) as session:
         erase_person(session, ids["carer"], "dpo", force=True)
@@ -164,36 +166,33 @@ def test_retention_removes_old_decided_data_and_keeps_the_queue(ctx):
             conflict.resolved_at = old if conflict.status != "open" else None
         for entry in session.scalars(select(AuditEntry)):
             entry.at = old
-    counts = run_retention(ctx, incoming_days=30, resolved_conflict_days=30, audit_days=30)
+    counts = cli.json("privacy", "retention", "--incoming-days", "30", "--resolved-conflict-days", "30",
+                      "--audit-days", "30")
     assert counts == {"incoming_records_deleted": 1, "conflicts_deleted": 1, "audit_entries_deleted": 4}
     with session_scope(ctx.sessions) as session:
         assert {r.status for r in session.scalars(select(IncomingRecord))} == {"unmatched"}
         assert [c.status for c in session.scalars(select(Conflict))] == ["open"]
         assert [e.action for e in session.scalars(select(AuditEntry))] == ["person.erase"]
+    assert cli.json("privacy", "retention") == {"incoming_records_deleted": 0, "conflicts_deleted": 0,
+                                                "audit_entries_deleted": 0}
     assert run_retention(ctx) == {"incoming_records_deleted": 0, "conflicts_deleted": 0,
                                   "audit_entries_deleted": 0}
 
 
-def test_privacy_and_backup_commands(ctx, tmp_path, monkeypatch, capsys):
-    import argparse
-
-    from b2b_soap.commands import operations
-
+def test_privacy_backup_and_restore_commands(ctx, cli, tmp_path):
     ids = _seed(ctx)
-    monkeypatch.setattr(operations, "context_from_args", lambda _args: type(ctx)(ctx.settings))
-    monkeypatch.setattr(operations, "settings_from_args", lambda _args: ctx.settings)
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--json", action="store_true")
-    operations.register(parser.add_subparsers(dest="command"))
-
-    def run(*argv: str) -> int:
-        args = parser.parse_args(["--json", *argv])
-        return args.handler(args)
-
-    assert run("privacy", "export", "--external-id", "LA-77", "-o", str(tmp_path / "sar.json")) == 0
+    sqlite = ctx.settings.database_url.startswith("sqlite")
+    if sqlite:  # pg_dump/pg_restore round trips are in test_operations_backup
+        backup = cli("--json", "backup", str(tmp_path / "before-erase.db"))
+        assert backup.code == 0 and "NOT in this backup" in backup.err
+        assert json.loads(backup.out)["kind"] == "sqlite"
+    assert cli.ok("privacy", "export", "--external-id", "LA-77", "-o", str(tmp_path / "sar.json")).code == 0
     assert json.loads((tmp_path / "sar.json").read_text())["persons"][0]["surname"] == SURNAME
-    assert run("privacy", "erase", str(ids["pupil"]), "--force", "--actor", "dpo") == 0
-    assert json.loads(capsys.readouterr().out)["person_id"] == ids["pupil"]
-    if ctx.settings.database_url.startswith("sqlite"):
-        assert run("backup", str(tmp_path / "after-erase.db")) == 0
-        assert "NOT in this backup" in capsys.readouterr().err
+    erased = cli.json("privacy", "erase", str(ids["pupil"]), "--force", "--actor", "dpo")
+    assert erased["person_id"] == ids["pupil"]
+    assert f"unknown person {ids['pupil']}" in cli.fails("privacy", "export", str(ids["pupil"]))
+    if sqlite:
+        restored = cli.json("restore", str(tmp_path / "before-erase.db"), "--force")
+        assert restored["kind"] == "sqlite" and restored["revision"]
+        assert cli.json("privacy", "export", str(ids["pupil"]))["persons"][0]["surname"] == SURNAME
+        assert "is not a SQLite database" in cli.fails("restore", str(tmp_path / "sar.json"), "--force")

@@ -7,7 +7,8 @@ import pytest
 import zeep
 from sqlalchemy import select
 
-from b2b_soap.db import AuditEntry
+from b2b_soap import alerts
+from b2b_soap.db import AuditEntry, session_scope
 from b2b_soap.security import ADMINISTRATION, REPORTS
 from server import running_server, zeep_client
 from service_setup import PASSWORD, TNS, ServiceEnv, fault_code
@@ -91,3 +92,22 @@ def test_la_adds_changes_pauses_and_removes_maintenance_jobs(env: ServiceEnv) ->
             AuditEntry.object_type == "maintenance_job").order_by(AuditEntry.id)).all()
     assert trail == [("job.add", "officer"), ("job.change", "officer"), ("job.pause", "officer"),
                      ("job.resume", "officer"), ("job.remove", "officer")]
+
+
+def test_alerts_are_listed_with_filters(env: ServiceEnv) -> None:
+    with session_scope(env.ctx.sessions) as session:
+        alerts.raise_alert(session, env.settings, alerts.FILE_REJECTED, "File from 9994001 rejected", "body")
+        alerts.raise_alert(session, env.settings, alerts.JOB_FAILED, "Job nightly failed", "body")
+    with running_server(env.config_path) as srv:
+        admin = zeep_client(srv, "officer", PASSWORD, admin=True)
+        listed = admin.service.ListAlerts(status=None, trigger=None, limit=None)
+        assert [(a.Trigger, a.Subject) for a in listed] == [
+            (alerts.JOB_FAILED, "Job nightly failed"), (alerts.FILE_REJECTED, "File from 9994001 rejected")]
+        [rejected] = admin.service.ListAlerts(status=None, trigger=alerts.FILE_REJECTED, limit=None)
+        assert (rejected.Status, rejected.Attempts) == (listed[1].Status, 0)
+        assert len(admin.service.ListAlerts(status=None, trigger=None, limit=1)) == 1
+        assert not admin.service.ListAlerts(status="sent", trigger=None, limit=None)
+        reader = zeep_client(srv, "reader", PASSWORD, admin=True)
+        with pytest.raises(zeep.exceptions.Fault) as denied:
+            reader.service.ListAlerts(status=None, trigger=None, limit=None)
+        assert fault_code(denied.value, reader) == "PermissionDenied"

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
+import json
 from pathlib import Path
 
 import pytest
 import zeep
 
+from b2b_soap.cli import main
 from b2b_soap.security import ADMINISTRATION, REPORTS
-from server import ROOT, running_server, zeep_client
+from server import running_server, zeep_client
 from service_setup import PASSWORD, ServiceEnv, file_header, student_file, TNS, fault_code
 
 
@@ -126,21 +126,30 @@ def test_admin_service_needs_la_permissions(env: ServiceEnv) -> None:
         assert fault_code(fault.value, admin) == "NotFound"
 
 
-def test_download_queue_command(env: ServiceEnv, tmp_path: Path) -> None:
+def test_download_queue_and_pending_commands(env: ServiceEnv, tmp_path: Path, capsys) -> None:
     source = tmp_path / "for-schools.xml"
     source.write_bytes(b"<data/>")
-    result = subprocess.run([sys.executable, "-c", "import sys; from b2b_soap.commands import download as d; "
-                             "import argparse; p = argparse.ArgumentParser(); p.add_argument('--config'); "
-                             "p.add_argument('--json', action='store_true'); "
-                             "d.register(p.add_subparsers(dest='c')); a = p.parse_args(sys.argv[1:]); "
-                             "sys.exit(a.handler(a))",
-                             "--config", str(env.config_path), "--json", "download", "queue",
-                             "--base", "9994000", "--base", "9994001", str(source)],
-                            capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.count('"file_name": "for-schools.xml"') == 2
+
+    def command(*argv: str) -> list[dict]:
+        assert main(["--config", str(env.config_path), "--json", "download", *argv]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    queued = command("queue", "--base", "9994000", "--base", "9994001", str(source))
+    assert [(q["base"], q["file_name"]) for q in queued] == [("9994000", "for-schools.xml"),
+                                                               ("9994001", "for-schools.xml")]
+    [pending] = command("pending", "--base", "9994000")
+    assert (pending["id"], pending["total_bytes"], pending["downloaded_at"]) == (queued[0]["id"], 7, None)
     with running_server(env.config_path) as srv:
         for user in ("sims", "other"):
             client = zeep_client(srv, user, PASSWORD, basic=True)
-            [pending] = client.service.GetPendingDownloads()
-            assert client.service.DownloadFile(fileId=pending.FileId).Content == b"<data/>"
+            [offered] = client.service.GetPendingDownloads()
+            assert client.service.DownloadFile(fileId=offered.FileId).Content == b"<data/>"
+        zeep_client(srv, "sims", PASSWORD).service.AcknowledgeDownload(fileId=queued[0]["id"])
+    assert command("pending", "--base", "9994000") == []
+    assert [p["id"] for p in command("pending", "--base", "9994001")] == [queued[1]["id"]]
+    assert main(["--config", str(env.config_path), "download", "pending", "--base", "9990000"]) == 1
+    assert capsys.readouterr().err == "error: unknown base 9990000\n"
+    for incomplete in (["download"], ["download", "queue", str(source)], ["download", "pending"]):
+        with pytest.raises(SystemExit) as usage:
+            main(["--config", str(env.config_path), *incomplete])
+        assert usage.value.code == 2 and "required" in capsys.readouterr().err
