@@ -6,35 +6,13 @@ import re
 from datetime import date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from sqlalchemy import func, insert, select
 
 from b2b_soap.db import AuditEntry, Conflict, IncomingRecord, Person, session_scope
-from b2b_soap.web import make_web_app
-from test_web_support import csrf_of, make_context, post_form, seed_review, sign_in
+from test_web_pages import _text, client, world  # noqa: F401 (fixtures)
+from test_web_support import csrf_of, post_form
 
 MANY = 6000
-
-
-@pytest.fixture
-def world(tmp_path, database_url):
-    world = make_context(tmp_path, database_url)
-    world.ids = seed_review(world.ctx, world.base_ids)
-    yield world
-    world.ctx.close()
-
-
-@pytest.fixture
-def client(world):
-    client = make_web_app(world.ctx).test_client()
-    sign_in(client)
-    return client
-
-
-def _text(client, url: str, status: int = 200) -> str:
-    response = client.get(url)
-    assert response.status_code == status, (url, response.status_code, response.get_data(as_text=True)[:2000])
-    return response.get_data(as_text=True)
 
 
 def _form_action(html: str, path: str) -> str:
