@@ -27,7 +27,7 @@ def _audited(world, action: str) -> int:
         return s.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == action))
 
 
-def _add_conflicts(world, count: int, laestab: str = "9992002") -> None:
+def add_conflicts(world, count: int, laestab: str = "9992002") -> None:
     """``count`` open surname conflicts at one base, one person each."""
     base_id = world.base_ids[laestab]
     with session_scope(world.ctx.sessions) as s:
@@ -41,7 +41,7 @@ def _add_conflicts(world, count: int, laestab: str = "9992002") -> None:
 
 
 def test_all_conflicts_of_a_filter_are_confirmed_then_resolved_in_full(client, world):
-    _add_conflicts(world, MANY)
+    add_conflicts(world, MANY)
     listing = _text(client, "/conflicts/?base=9992002")
     assert f"All {MANY} conflicts this filter shows" in listing
     response = post_form(client, "/conflicts/?base=9992002", "/conflicts/bulk?list=base%3D9992002",
