@@ -267,6 +267,25 @@ def test_review_journey(pages, site):
     assert "You have signed out" in pages.text
 
 
+def test_setup_pages_are_accessible_and_toggle_a_base(pages):
+    pages.sign_in()
+    for name, path, heading in (("setup", "/setup/", "Set-up"), ("setup-bases", "/setup/bases", "Bases"),
+                                ("setup-users", "/setup/users", "Users"),
+                                ("setup-groups", "/setup/groups", "Groups and permissions"),
+                                ("setup-licence", "/setup/licence", "Licence"),
+                                ("setup-hierarchies", "/setup/hierarchies", "Aspect hierarchies"),
+                                ("setup-suspense", "/setup/suspense", "Attainment suspense")):
+        pages.go(path)
+        assert pages.h1 == heading, (path, pages.text[:500])
+        pages.check(name, any_impact=True)
+    pages.go("/setup/bases")
+    pages.press("Clear the flag of 9992002")
+    assert "Base 9992002 is no longer a B2B Student Base" in pages.text
+    assert pages.find("#flag-9992002").text == "No"
+    pages.press("Set the flag of 9992002")
+    assert pages.find("#flag-9992002").text == "Yes"
+
+
 def test_all_conflicts_of_a_filter_then_a_bad_filter(pages, site):
     """6,000 conflicts at one base: "all" leads to a confirmation with the exact count, then all are resolved;
     a typed person number that is not one is an error on the form. Runs last: it adds rows to the shared site."""
