@@ -172,3 +172,9 @@ def test_home_counts_waiting_work(client, world):
     assert 'id="waiting-1">4<' in page and "Unmatched pupils" in page  # B2B_S_AGE leaves none out here
     assert 'id="waiting-2">4<' in page and 'id="waiting-3">1<' in page
     assert "/unmatched/?sort=oldest" in page
+
+
+def test_population_search_takes_a_typed_date(client, world):
+    found = _text(client, f"/unmatched/{world.ids['searcher']}/search?dob=2/6/2014")
+    assert "Jones, Ben" in found
+    assert "must be a date like 13/01/2016" in _text(client, f"/unmatched/{world.ids['searcher']}/search?dob=31/02/2014")

@@ -23,7 +23,7 @@ from ..processing.population import age_on
 from ..processing.review_queue import OPEN, SUPERSEDED, count_decided
 from ..security import UNMATCHED, audit
 from ._access import Actor, allow, base_by_laestab, check, jsonable, page_bounds
-from ._listing import unmatched_order, unmatched_search
+from ._listing import typed_day, unmatched_order, unmatched_search
 
 __all__ = ["list_unmatched", "get_incoming", "search_persons", "match_incoming", "create_person_from_incoming",
            "reject_incoming", "years_before"]
@@ -152,10 +152,10 @@ def search_persons(session: Session, actor: Actor, settings: Settings, incoming_
     if asked.get("upn"):
         query = query.where(Person.upn == asked["upn"].upper())
     if asked.get("dob"):
-        try:
-            query = query.where(Person.dob == date.fromisoformat(asked["dob"]))
-        except ValueError:
-            raise ValidationFailed("Date of birth must be a date like 2015-03-01") from None
+        day = typed_day(asked["dob"])
+        if day is None:
+            raise ValidationFailed("Date of birth must be a date like 13/01/2016")
+        query = query.where(Person.dob == day)
     for column, name in ((Person.surname, "surname"), (Person.forename, "forename")):
         if asked.get(name):
             query = query.where(func.lower(column).like(asked[name].lower().replace("%", "") + "%"))

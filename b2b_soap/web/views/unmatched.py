@@ -38,14 +38,14 @@ def _bases() -> list[tuple[str, str]]:
     return [(b.laestab, f"{b.laestab} {b.name}") for b in g.db.scalars(select(Base).order_by(Base.laestab))]
 
 
-def _filters() -> tuple[dict, Errors]:
+def _filters(bases: list[tuple[str, str]]) -> tuple[dict, Errors]:
     """The list's filters, sort and search from the query string, as ``list_unmatched`` arguments, and any errors."""
     errors: Errors = []
     args = request.args
     received_from = date_boxes(args, "received_from", "Received from", errors)
     received_to = date_boxes(args, "received_to", "Received to", errors)
     candidates = choice(args, "candidates", "Candidates", ("yes", "no"), errors)
-    return {"base": choice(args, "base", "Base", {laestab for laestab, _ in _bases()}, errors),
+    return {"base": choice(args, "base", "Base", {laestab for laestab, _ in bases}, errors),
             "ncy": choice(args, "ncy", "Year group", NC_YEARS, errors),
             "min_age": whole(args, "min_age", "Youngest age", errors),
             "max_age": whole(args, "max_age", "Oldest age", errors),
@@ -71,14 +71,15 @@ def _done() -> str:
 @bp.get("/")
 @requires(UNMATCHED)
 def index():
-    filters, errors = _filters()
+    bases = _bases()
+    filters, errors = _filters(bases)
     page = Page(requested_page(), PAGE_SIZE, 0)
     if not errors:
         result = review.list_unmatched(g.db, g.user, _settings(), page=page.number, page_size=PAGE_SIZE, **filters)
         g.db.commit()  # review audits who listed what
         page.total, page.items = result["total"], result["items"]
     problem = _PROBLEMS.get(request.args.get("problem", ""))
-    return render_template("unmatched/index.html", page=page, bases=_bases(), ncys=NC_YEARS, args=request.args,
+    return render_template("unmatched/index.html", page=page, bases=bases, ncys=NC_YEARS, args=request.args,
                            errors=errors + ([problem] if problem else []), done=_done(),
                            sorts=[(key, label) for key, (label, _) in review.UNMATCHED_SORTS.items()]), \
         400 if errors else 200
