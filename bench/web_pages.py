@@ -1,9 +1,10 @@
-"""Server time of the Unmatched and conflict list pages with 50,000 waiting records.
+"""Server time of the review list, record and confirmation pages with 50,000 waiting records.
 
 Builds a migrated database (SQLite in a temporary directory, or the PostgreSQL URL given
-with --database-url, which must point at an empty database), inserts N unmatched pupils and
-N open conflicts over 200 bases, then requests each list page through the real WSGI app
-(Flask test client, signed in as an LA reviewer) and reports p50/p95 per page and filter.
+with --database-url, which must point at an empty database), inserts N unmatched pupils (each
+with a contact) and N open conflicts over 200 bases, then requests each list page (every sort,
+search and filter), record page and confirmation page through the real WSGI app (Flask test
+client, signed in as an LA reviewer) and reports p50/p95 per page.
 
     .venv/bin/python bench/web_pages.py [--records 50000] [--requests 40] [--database-url URL]
 """
@@ -60,6 +61,10 @@ def populate(ctx, records: int) -> None:
                            "ncy": str(rng.randrange(1, 12)), "status": "unmatched", "decision": "possible",
                            "has_candidates": i % 3 != 0, "received_at": f["received_at"], "postcode": "ZZ9 9AA"})
         _bulk(s, IncomingRecord, pupils)
+        pupil_ids = list(s.scalars(select(IncomingRecord.id).order_by(IncomingRecord.id)))
+        _bulk(s, IncomingRecord, [{**pupils[i], "seq": records + i, "kind": "contact", "pupil_id": pupil_ids[i],
+                                   "forename": f"Carer{i}", "dob": date(1980, 1, 1), "ncy": ""}
+                                  for i in range(records)])
         _bulk(s, Conflict, [{"person_id": person_ids[i], "field": "surname", "la_value": f"S{i}", "incoming_value": f"T{i}",
                              "base_id": files[i % len(files)]["base_id"], "file_id": files[i % len(files)]["id"],
                              "status": "open", "created_at": files[i % len(files)]["received_at"]}
@@ -94,13 +99,30 @@ def main() -> int:
           f"over {BASES} bases, loaded in {time.perf_counter() - started:.1f} s")
     client = make_web_app(world.ctx).test_client()
     sign_in(client)
-    pages = [("Unmatched, first page", "/unmatched/"),
+    with world.ctx.sessions() as s:
+        pupil = s.scalar(select(IncomingRecord.id).where(IncomingRecord.kind == "pupil").order_by(IncomingRecord.id.desc()))
+        person = s.scalar(select(Conflict.person_id).order_by(Conflict.id.desc()))
+    today = date.today()
+    pages = [("Home (waiting counts)", "/"),
+             ("Unmatched, first page", "/unmatched/"),
              ("Unmatched, page 500", "/unmatched/?page=500"),
+             ("Unmatched, oldest first, page 500", "/unmatched/?sort=oldest&page=500"),
+             ("Unmatched, by name, page 500", "/unmatched/?sort=name&page=500"),
+             ("Unmatched, by age, page 500", "/unmatched/?sort=age&page=500"),
+             ("Unmatched, by base, page 500", "/unmatched/?sort=base&page=500"),
+             ("Unmatched, search name", "/unmatched/?q=pupil4999"),
+             ("Unmatched, search date of birth", "/unmatched/?q=13/01/2016"),
              ("Unmatched, base + has candidates", "/unmatched/?base=9995007&candidates=yes"),
              ("Unmatched, NCY 5, age 10-12", "/unmatched/?ncy=5&min_age=10&max_age=12"),
+             ("Unmatched, received from (date boxes)", f"/unmatched/?received_from-day={today.day}"
+              f"&received_from-month={today.month}&received_from-year={today.year}"),
+             ("Unmatched record (with contact)", f"/unmatched/{pupil}?list=sort%3Dname"),
              ("Conflicts, first page", "/conflicts/"),
              ("Conflicts, page 500", "/conflicts/?page=500"),
-             ("Conflicts, one base", "/conflicts/?base=9995007")]
+             ("Conflicts, one base", "/conflicts/?base=9995007"),
+             ("Conflicts, one person", f"/conflicts/person/{person}"),
+             ("Conflicts, confirm all (50,000)", "/conflicts/confirm?do=take"),
+             ("Conflicts, confirm one base", "/conflicts/confirm?do=keep&base=9995007")]
     print(f"{'page':40} {'p50 ms':>8} {'p95 ms':>8}")
     worst = 0.0
     for name, path in pages:

@@ -38,7 +38,8 @@ def _check_unmatched_list_and_filters(client, world):
     assert "Newcomer, Zara" not in _text(client, "/unmatched/?candidates=yes")
     assert "Smith, Amy" not in _text(client, "/unmatched/?max_age=5")
     assert "No unmatched pupils" in _text(client, "/unmatched/?base=9992002")
-    assert "must be a whole number" in _text(client, "/unmatched/?min_age=ten")
+    refused = _text(client, "/unmatched/?min_age=ten", 400)
+    assert "Youngest age must be a whole number" in refused and "Smith, Amy" not in refused
 
 
 def _check_unmatched_obeys_b2b_s_age(client, world):
@@ -133,7 +134,11 @@ def _check_bulk_resolve_selected_and_whole_filter(client, world):
     assert "2 conflicts resolved: kept the LA value" in _text(client, response.headers["Location"])
     response = post_form(client, "/conflicts/", "/conflicts/bulk", {"action": "take", "scope": "filter",
                                                                     "base": "9991001"})
-    assert "resolved=1" in response.headers["Location"]  # Ben's postcode: the one still open
+    confirm = _text(client, response.headers["Location"])
+    assert 'id="confirm-count">1<' in confirm and "base 9991001" in confirm  # Ben's postcode: the one still open
+    response = post_form(client, response.headers["Location"], "/conflicts/resolve-all",
+                         {"action": "take", "base": "9991001", "expected": "1"})
+    assert "resolved=1" in response.headers["Location"]
     with world.ctx.sessions() as s:
         assert s.scalar(select(Conflict.id).where(Conflict.status == "open")) is None
         assert s.get(Person, world.ids["cat_person"]).surname == "Brown"

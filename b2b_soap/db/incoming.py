@@ -53,6 +53,7 @@ class IncomingRecord(Model):
                       Index(None, "status", "kind", "base_id", "received_at"),
                       Index(None, "status", "kind", "dob"),
                       Index(None, "status", "kind", "received_at", "id"),
+                      Index(None, "status", "kind", "surname", "forename", "id"),
                       Index(None, "base_id", "sims_guid", "status"))
 
 

@@ -23,6 +23,7 @@ from ..processing.population import age_on
 from ..processing.review_queue import OPEN, SUPERSEDED, count_decided
 from ..security import UNMATCHED, audit
 from ._access import Actor, allow, base_by_laestab, check, jsonable, page_bounds
+from ._listing import typed_day, unmatched_order, unmatched_search
 
 __all__ = ["list_unmatched", "get_incoming", "search_persons", "match_incoming", "create_person_from_incoming",
            "reject_incoming", "years_before"]
@@ -50,11 +51,13 @@ def list_unmatched(session: Session, actor: Actor, settings: Settings, *, base: 
                    ncy: str | None = None, min_age: int | None = None, max_age: int | None = None,
                    received_from: datetime | None = None, received_to: datetime | None = None,
                    has_candidates: bool | None = None, kind: str = "pupil", today: date | None = None,
-                   page: int = 1, page_size: int = 50) -> dict[str, Any]:
-    """Unmatched incoming records, newest first, one page at a time.
+                   search: str = "", sort: str = "received", page: int = 1, page_size: int = 50) -> dict[str, Any]:
+    """Unmatched incoming records, newest first unless ``sort`` says otherwise, one page at a time.
 
     Args:
         base: LAESTAB of the sending base.
+        search: a name (starts of forename or surname), a UPN, or a date of birth like 13/01/2016.
+        sort: one of ``UNMATCHED_SORTS`` (received, oldest, name, age, base).
         min_age, max_age: age in completed years on ``today`` (default: the day of listing).
         received_from, received_to: when the file arrived (UTC).
         kind: "pupil" (default) or "contact".
@@ -83,10 +86,11 @@ def list_unmatched(session: Session, actor: Actor, settings: Settings, *, base: 
         where.append(IncomingRecord.received_at < received_to)
     if has_candidates is not None:
         where.append(IncomingRecord.has_candidates.is_(has_candidates))
+    where.extend(unmatched_search(search))
     # the count needs no join, and the page query follows the (status, kind, received_at, id) index
     total = session.scalar(select(func.count(IncomingRecord.id)).where(*where))
     rows = session.execute(select(IncomingRecord, Base.laestab).join(Base, Base.id == IncomingRecord.base_id)
-                           .where(*where).order_by(IncomingRecord.received_at.desc(), IncomingRecord.id.desc())
+                           .where(*where).order_by(*unmatched_order(sort))
                            .offset(offset).limit(limit)).all()
     return {"total": total, "page": page, "page_size": page_size,
             "items": [_item(record, laestab, today) for record, laestab in rows]}
@@ -148,10 +152,10 @@ def search_persons(session: Session, actor: Actor, settings: Settings, incoming_
     if asked.get("upn"):
         query = query.where(Person.upn == asked["upn"].upper())
     if asked.get("dob"):
-        try:
-            query = query.where(Person.dob == date.fromisoformat(asked["dob"]))
-        except ValueError:
-            raise ValidationFailed("Date of birth must be a date like 2015-03-01") from None
+        day = typed_day(asked["dob"])
+        if day is None:
+            raise ValidationFailed("Date of birth must be a date like 13/01/2016")
+        query = query.where(Person.dob == day)
     for column, name in ((Person.surname, "surname"), (Person.forename, "forename")):
         if asked.get(name):
             query = query.where(func.lower(column).like(asked[name].lower().replace("%", "") + "%"))

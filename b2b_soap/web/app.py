@@ -58,8 +58,8 @@ def make_web_app(ctx: AppContext, idle_timeout: timedelta = timedelta(minutes=30
 
 
 def _register_views(app: Flask) -> None:
-    from .views import account, alerts, conflicts, defaults, files, jobs, reports, tasks, unmatched
-    for module in (account, unmatched, conflicts, files, reports, tasks, jobs, alerts, defaults):
+    from .views import account, alerts, conflicts, defaults, files, jobs, reports, setup, tasks, unmatched
+    for module in (account, unmatched, conflicts, files, reports, tasks, jobs, alerts, defaults, setup):
         app.register_blueprint(module.bp)
 
 

@@ -32,6 +32,8 @@ NAVIGATION = (
     NavItem("jobs.index", "Jobs", ADMINISTRATION),
     NavItem("alerts.index", "Alerts", ADMINISTRATION),
     NavItem("defaults.index", "System defaults", ADMINISTRATION),
+    NavItem("setup.index", "Set-up", ADMINISTRATION),
+    NavItem("setup.hierarchies", "Attainment", REPORTS),
 )
 
 

@@ -10,8 +10,9 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
 
+from ... import review
 from ...errors import AccountLocked, AuthenticationFailed
-from ...security import audit
+from ...security import CONFLICTS, REPORTS, UNMATCHED, audit
 from ...security.auth import Credentials, authenticate
 from ..guard import NAVIGATION, allowed
 from ..sessions import SESSION_COOKIE, SIGN_IN_COOKIE, end_session, start_session
@@ -94,7 +95,23 @@ def sign_out():
     return response
 
 
+def _waiting() -> list[tuple[str, str, int]]:
+    """(label, address, count) of each queue of waiting work the user may read."""
+    ctx = current_app.config["B2B_CTX"]
+    queues = []
+    if allowed(UNMATCHED):
+        total = review.list_unmatched(g.db, g.user, ctx.settings, page_size=1)["total"]
+        queues.append(("Unmatched pupils", url_for("unmatched.index", sort="oldest"), total))
+    if allowed(CONFLICTS):
+        queues.append(("Open conflicts", url_for("conflicts.index"), review.list_conflicts(g.db, g.user, page_size=1)["total"]))
+    if allowed(REPORTS):
+        failed = review.list_files(g.db, g.user, status="Failed", page_size=1)["total"]
+        queues.append(("Files that failed", url_for("files.index", status="Failed"), failed))
+    g.db.commit()
+    return queues
+
+
 @bp.get("/")
 def home():
     sections = [item for item in NAVIGATION if allowed(item.process)]
-    return render_template("home.html", sections=sections)
+    return render_template("home.html", sections=sections, waiting=_waiting())

@@ -1,11 +1,12 @@
 """Matched with Conflicts: the filtered list, a pupil's conflicting fields, and take/keep one or many.
 
-Resolving is ``review.resolve_conflict(s)``'s; a bulk action over "everything the filter
-shows" collects the ids through ``review.list_conflicts`` first, then resolves them all or none.
+Resolving is ``review``'s. "All N conflicts this filter shows" first shows a confirmation page
+with the exact count and the filter; confirming resolves exactly those N (in batches, all or
+none) or refuses with the reason. A filter that cannot be read is an error on the form.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from ... import review
@@ -14,19 +15,34 @@ from ...errors import ValidationFailed
 from ...processing.after_match import PERSON_FIELDS
 from ...security import CONFLICTS
 from ..guard import requires
+from ..listing import Errors, choice, keep_list_state, whole
 from ..paging import PAGE_SIZE, Page, requested_page
 
 bp = Blueprint("conflicts", __name__, url_prefix="/conflicts")
+keep_list_state(bp, "conflicts.index")
 
 ACTIONS = {"take": "Take incoming", "keep": "Keep LA"}
-_BULK_LIMIT = 5000  # one bulk action resolves at most this many; the list says how many remain
-_BULK_PAGE = 500
+_VERBS = {"take": "took the incoming value", "keep": "kept the LA value"}
 
 
-def _filters(source) -> dict:
-    return {"base": source.get("base") or None,
-            "field": source.get("field") if source.get("field") in PERSON_FIELDS else None,
-            "person_id": source.get("person", type=int)}
+def _bases() -> list[tuple[str, str]]:
+    return [(b.laestab, f"{b.laestab} {b.name}") for b in g.db.scalars(select(Base).order_by(Base.laestab))]
+
+
+def _filters(source, bases: list[tuple[str, str]]) -> tuple[dict, Errors]:
+    """The filter from a query string or form, as ``review`` arguments, and anything that could not be read."""
+    errors: Errors = []
+    filters = {"base": choice(source, "base", "Base", {laestab for laestab, _ in bases}, errors),
+               "field": choice(source, "field", "Field", PERSON_FIELDS, errors),
+               "person_id": whole(source, "person", "Person number", errors, most=2**62)}
+    return filters, errors
+
+
+def _described(filters: dict) -> str:
+    parts = [f"base {filters['base']}" if filters["base"] else "",
+             f"field {filters['field']}" if filters["field"] else "",
+             f"person {filters['person_id']}" if filters["person_id"] is not None else ""]
+    return ", ".join(p for p in parts if p) or "no filter: every open conflict"
 
 
 def _file_names(items) -> dict[str, str]:
@@ -40,20 +56,31 @@ def _done_message() -> str:
     count, action = request.args.get("resolved", type=int), request.args.get("action", "")
     if not count or action not in ACTIONS:
         return ""
-    verb = "took the incoming value" if action == "take" else "kept the LA value"
-    return f"{count} conflict{'s' if count != 1 else ''} resolved: {verb}"
+    return f"{count} conflict{'s' if count != 1 else ''} resolved: {_VERBS[action]}"
+
+
+_PROBLEMS = {"none_selected": ("scope-selected", "Select at least one conflict, "
+                                               "or choose all the conflicts this filter shows")}
+
+
+def _list_page():
+    bases = _bases()
+    filters, errors = _filters(request.args, bases)
+    page = Page(requested_page(), PAGE_SIZE, 0)
+    if not errors:
+        result = review.list_conflicts(g.db, g.user, page=page.number, page_size=PAGE_SIZE, **filters)
+        g.db.commit()
+        page.total, page.items = result["total"], result["items"]
+    problem = _PROBLEMS.get(request.args.get("problem", ""))
+    return render_template("conflicts/index.html", page=page, bases=bases, fields=PERSON_FIELDS, args=request.args,
+                           actions=ACTIONS, done=_done_message(), errors=errors + ([problem] if problem else [])), \
+        400 if errors else 200
 
 
 @bp.get("/")
 @requires(CONFLICTS)
 def index():
-    filters, number = _filters(request.args), requested_page()
-    result = review.list_conflicts(g.db, g.user, page=number, page_size=PAGE_SIZE, **filters)
-    g.db.commit()
-    bases = [(b.laestab, f"{b.laestab} {b.name}") for b in g.db.scalars(select(Base).order_by(Base.laestab))]
-    return render_template("conflicts/index.html", page=Page(number, PAGE_SIZE, result["total"], result["items"]),
-                           bases=bases, fields=PERSON_FIELDS, args=request.args, actions=ACTIONS,
-                           done=_done_message())
+    return _list_page()
 
 
 @bp.get("/person/<int:person_id>")
@@ -68,8 +95,8 @@ def person(person_id: int):
                            files=_file_names(result["items"]), actions=ACTIONS, done=_done_message())
 
 
-def _action() -> str:
-    action = request.form.get("action", "")
+def _action(source) -> str:
+    action = source.get("action", "")
     if action not in ACTIONS:
         raise ValidationFailed("choose Take incoming or Keep LA")
     return action
@@ -79,40 +106,64 @@ def _back(count: int, action: str):
     target = request.form.get("back", "")
     if target.startswith("person:") and target[7:].isdigit():
         return redirect(url_for("conflicts.person", person_id=int(target[7:]), resolved=count, action=action))
-    return redirect(url_for("conflicts.index", **_filters(request.form), resolved=count, action=action))
+    return redirect(url_for("conflicts.index", resolved=count, action=action))
 
 
 @bp.post("/<int:conflict_id>/resolve")
 @requires(CONFLICTS, write=True)
 def resolve(conflict_id: int):
-    action = _action()
+    action = _action(request.form)
     review.resolve_conflict(g.db, g.user, conflict_id, action)
     g.db.commit()
     return _back(1, action)
 
 
-def _every_id_in_filter() -> list[int]:
-    ids: list[int] = []
-    number = 1
-    while len(ids) < _BULK_LIMIT:
-        result = review.list_conflicts(g.db, g.user, page=number, page_size=_BULK_PAGE, **_filters(request.form))
-        ids.extend(item["id"] for item in result["items"])
-        if number * _BULK_PAGE >= result["total"]:
-            break
-        number += 1
-    return ids[:_BULK_LIMIT]
-
-
 @bp.post("/bulk")
 @requires(CONFLICTS, write=True)
 def bulk():
-    action = _action()
+    action = _action(request.form)
     if request.form.get("scope") == "filter":
-        ids = _every_id_in_filter()
-    else:
-        ids = [int(i) for i in request.form.getlist("conflict") if i.isdigit()]
+        filters, errors = _filters(request.form, _bases())
+        if errors:
+            raise ValidationFailed("; ".join(message for _, message in errors))
+        args = {"base": filters["base"], "field": filters["field"], "person": filters["person_id"]}
+        return redirect(url_for("conflicts.confirm", do=action, **{k: v for k, v in args.items() if v is not None}))
+    ids = [int(i) for i in request.form.getlist("conflict") if i.isdigit()]
     if not ids:
-        abort(400, "Select at least one conflict")
+        return redirect(url_for("conflicts.index", problem="none_selected"))
     review.resolve_conflicts(g.db, g.user, ids, action)
     g.db.commit()
     return _back(len(ids), action)
+
+
+def _confirm_page(filters: dict, action: str, refusal: str = "", status: int = 200):
+    result = review.list_conflicts(g.db, g.user, page_size=1, **filters)
+    g.db.commit()
+    return render_template("conflicts/confirm.html", total=result["total"], filters=filters, action=action,
+                           label=ACTIONS[action], described=_described(filters), refusal=refusal), status
+
+
+@bp.get("/confirm")
+@requires(CONFLICTS, write=True)
+def confirm():
+    filters, errors = _filters(request.args, _bases())
+    if errors:
+        return redirect(url_for("conflicts.index", **{k: v for k, v in request.args.items() if k != "do"}))
+    return _confirm_page(filters, _action({"action": request.args.get("do", "")}))
+
+
+@bp.post("/resolve-all")
+@requires(CONFLICTS, write=True)
+def resolve_all():
+    filters, errors = _filters(request.form, _bases())
+    action = _action(request.form)
+    expected = whole(request.form, "expected", "Confirmed count", errors, most=2**62)
+    if errors or expected is None:
+        raise ValidationFailed("the confirmation form was incomplete: go back to the list and choose the action again")
+    try:
+        done = review.resolve_filtered_conflicts(g.db, g.user, action, expected, **filters)
+    except ValidationFailed as refused:
+        g.db.rollback()
+        return _confirm_page(filters, action, refused.message, 409)
+    g.db.commit()
+    return redirect(url_for("conflicts.index", resolved=done, action=action))

@@ -5,7 +5,7 @@ module turns forms into their arguments and their answers into pages.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -16,9 +16,11 @@ from ...errors import ValidationFailed
 from ...security import UNMATCHED
 from ...tasks import NC_YEARS
 from ..guard import requires
+from ..listing import Errors, choice, date_boxes, keep_list_state, whole
 from ..paging import PAGE_SIZE, Page, requested_page
 
 bp = Blueprint("unmatched", __name__, url_prefix="/unmatched")
+keep_list_state(bp, "unmatched.index")
 
 COMPARED = (("forename", "Forename"), ("middle_names", "Middle names"), ("surname", "Surname"),
             ("dob", "Date of birth"), ("gender", "Gender"), ("upn", "UPN"), ("address", "Address"),
@@ -36,50 +38,72 @@ def _bases() -> list[tuple[str, str]]:
     return [(b.laestab, f"{b.laestab} {b.name}") for b in g.db.scalars(select(Base).order_by(Base.laestab))]
 
 
-def _whole(name: str, label: str, errors: list) -> int | None:
-    text = request.args.get(name, "").strip()
-    if not text:
-        return None
-    if text.isdigit() and int(text) <= 150:
-        return int(text)
-    errors.append((name, f"{label} must be a whole number of years, like 11"))
-    return None
-
-
-def _day(name: str, label: str, errors: list) -> date | None:
-    text = request.args.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        errors.append((name, f"{label} must be a date like 2026-01-31"))
-        return None
-
-
-def _filters() -> tuple[dict, list]:
-    """The list's filters from the query string, as ``list_unmatched`` arguments, and any errors."""
-    errors: list[tuple[str, str]] = []
-    received_from, received_to = _day("received_from", "Received from", errors), _day("received_to", "Received to", errors)
-    candidates = {"yes": True, "no": False}.get(request.args.get("candidates", ""))
-    return {"base": request.args.get("base") or None,
-            "ncy": request.args.get("ncy") if request.args.get("ncy") in NC_YEARS else None,
-            "min_age": _whole("min_age", "Youngest age", errors), "max_age": _whole("max_age", "Oldest age", errors),
+def _filters(bases: list[tuple[str, str]]) -> tuple[dict, Errors]:
+    """The list's filters, sort and search from the query string, as ``list_unmatched`` arguments, and any errors."""
+    errors: Errors = []
+    args = request.args
+    received_from = date_boxes(args, "received_from", "Received from", errors)
+    received_to = date_boxes(args, "received_to", "Received to", errors)
+    candidates = choice(args, "candidates", "Candidates", ("yes", "no"), errors)
+    return {"base": choice(args, "base", "Base", {laestab for laestab, _ in bases}, errors),
+            "ncy": choice(args, "ncy", "Year group", NC_YEARS, errors),
+            "min_age": whole(args, "min_age", "Youngest age", errors),
+            "max_age": whole(args, "max_age", "Oldest age", errors),
             "received_from": datetime.combine(received_from, datetime.min.time()) if received_from else None,
             "received_to": datetime.combine(received_to + timedelta(days=1), datetime.min.time()) if received_to else None,
-            "has_candidates": candidates}, errors
+            "has_candidates": {"yes": True, "no": False}.get(candidates or ""),
+            "search": args.get("q", "").strip()[:100],
+            "sort": choice(args, "sort", "Sort", review.UNMATCHED_SORTS, errors) or "received"}, errors
+
+
+_BULK_DONE = {"rejected": "{} records rejected", "created": "{} new people created and matched"}
+_PROBLEMS = {"none_selected": ("bulk-first", "Select at least one pupil"),
+             "no_reason": ("reason", "Enter why the selected pupils are rejected")}
+
+
+def _done() -> str:
+    count = request.args.get("count", type=int)
+    if count and request.args.get("done") in _BULK_DONE:
+        return _BULK_DONE[request.args["done"]].format(count)
+    return _DONE.get(request.args.get("done", ""), "")
 
 
 @bp.get("/")
 @requires(UNMATCHED)
 def index():
-    filters, errors = _filters()
-    number = requested_page()
-    result = review.list_unmatched(g.db, g.user, _settings(), page=number, page_size=PAGE_SIZE, **filters)
-    g.db.commit()  # review audits who listed what
-    return render_template("unmatched/index.html", page=Page(number, PAGE_SIZE, result["total"], result["items"]),
-                           bases=_bases(), ncys=NC_YEARS, errors=errors, args=request.args,
-                           done=_DONE.get(request.args.get("done", "")))
+    bases = _bases()
+    filters, errors = _filters(bases)
+    page = Page(requested_page(), PAGE_SIZE, 0)
+    if not errors:
+        result = review.list_unmatched(g.db, g.user, _settings(), page=page.number, page_size=PAGE_SIZE, **filters)
+        g.db.commit()  # review audits who listed what
+        page.total, page.items = result["total"], result["items"]
+    problem = _PROBLEMS.get(request.args.get("problem", ""))
+    return render_template("unmatched/index.html", page=page, bases=bases, ncys=NC_YEARS, args=request.args,
+                           errors=errors + ([problem] if problem else []), done=_done(),
+                           sorts=[(key, label) for key, (label, _) in review.UNMATCHED_SORTS.items()]), \
+        400 if errors else 200
+
+
+@bp.post("/bulk")
+@requires(UNMATCHED, write=True)
+def bulk():
+    """Reject (with a reason) or create new people for the ticked pupils, all or none."""
+    ids = [int(i) for i in request.form.getlist("record") if i.isdigit()]
+    action, reason = request.form.get("action", ""), request.form.get("reason", "").strip()[:2000]
+    if action not in _BULK_DONE:
+        raise ValidationFailed("choose Reject or Create new people")
+    if not ids:
+        return redirect(url_for("unmatched.index", problem="none_selected"))
+    if action == "rejected" and not reason:
+        return redirect(url_for("unmatched.index", problem="no_reason"))
+    for incoming_id in ids:
+        if action == "rejected":
+            review.reject_incoming(g.db, g.user, incoming_id, reason)
+        else:
+            review.create_person_from_incoming(g.db, g.user, incoming_id, settings=_settings())
+    g.db.commit()
+    return redirect(url_for("unmatched.index", done=action, count=len(ids)))
 
 
 @bp.get("/<int:incoming_id>")
