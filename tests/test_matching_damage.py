@@ -36,7 +36,8 @@ PUPIL_RULES = (*OLD_RULES, "names_phonetic_any_order", "surname_phonetic+postcod
 
 @pytest.mark.parametrize("rule, record", [
     # a contact (no DOB) who moved house, with both names mistyped
-    ("surname_phonetic+forename_initial", incoming("L2", forename="Kathy", surname="O'Brein", dob=None, **MOVED)),
+    ("surname_phonetic+forename_initial+gender_without_dob",
+     incoming("L2", forename="Kathy", surname="O'Brein", dob=None, **MOVED)),
     # a contact without forename who moved house: only the (rare) surname is left
     ("surname+gender_without_forename", incoming("L7", forename="", dob=None, **MOVED)),
 ])

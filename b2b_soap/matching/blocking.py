@@ -19,11 +19,15 @@ __all__ = ["block_keys", "block_limit", "query_keys", "SortedBlocks"]
 # Rules narrowed by gender, and the rule each narrows. Gender codes are 1 and 2; a person
 # without one is blocked under a value of their own, which every query also looks up.
 _GENDERED = {"dob+gender": "dob", "surname_phonetic+birth_year+gender": "surname_phonetic+birth_year",
+             "surname_phonetic+forename_initial+gender_without_dob": "surname_phonetic+forename_initial",
              "surname+gender_without_forename": "surname"}
 _NO_GENDER = 3
-# Rules only records without a forename look up, and the most persons a key of theirs may hold:
-# a surname alone singles out a person only when few share it.
-_WITHOUT_FORENAME = {"surname+gender_without_forename": 20}
+# Rules only records missing a field look up (the other rules find the rest), and the most persons
+# a key of theirs may hold: a surname (or its sound and an initial) singles a person out only when
+# few share it, and a bound keeps such rules cheap in a population of any size.
+_ONLY_WITHOUT = {"surname_phonetic+forename_initial+gender_without_dob": "dob",
+                 "surname+gender_without_forename": "fn"}
+_ONLY_WITHOUT_BLOCK_SIZE = 20
 
 
 def block_keys(rule: str, coded: Coded, coder: Coder) -> np.ndarray:
@@ -66,8 +70,8 @@ def query_keys(rule: str, coded: Coded, coder: Coder) -> list[np.ndarray]:
     if rule not in _GENDERED:
         return [block_keys(rule, coded, coder)]
     base = block_keys(_GENDERED[rule], coded, coder)
-    if rule in _WITHOUT_FORENAME:
-        base = np.where(coded.cols["fn"] == 0, base, 0)
+    if rule in _ONLY_WITHOUT:
+        base = np.where(coded.cols[_ONLY_WITHOUT[rule]] == 0, base, 0)
     gender = coded.cols["gender"]
     wanted = {value: (gender == value) | (gender == 0) for value in (1, 2)}
     wanted[_NO_GENDER] = np.ones(len(gender), bool)
@@ -76,7 +80,7 @@ def query_keys(rule: str, coded: Coded, coder: Coder) -> list[np.ndarray]:
 
 def block_limit(rule: str, max_block_size: int) -> int:
     """The most population rows one key of ``rule`` may hold and still be looked up."""
-    return min(max_block_size, _WITHOUT_FORENAME.get(rule, max_block_size))
+    return min(max_block_size, _ONLY_WITHOUT_BLOCK_SIZE) if rule in _ONLY_WITHOUT else max_block_size
 
 
 def _gender_value(c: dict[str, np.ndarray]) -> np.ndarray:
