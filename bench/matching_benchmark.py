@@ -141,6 +141,10 @@ def _splink_rules(fair: bool) -> list:
         block_on("sn_phon", "postcode"),                          # surname_phonetic+postcode
         block_on("lower(address)", "postcode"),                   # address+postcode
         block_on("lower(address)", "lower(town)"),                # address+town
+        # the rules for records missing a field, without their bound of 20 persons per key
+        "l.sn_phon = r.sn_phon and substr(lower(l.forename), 1, 1) = substr(lower(r.forename), 1, 1) "
+        "and l.gender = r.gender and (l.dob is null or r.dob is null)",  # surname_phonetic+forename_initial+...
+        "l.surname = r.surname and l.gender = r.gender and (l.forename is null or r.forename is null)",
     ]
 
 

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from b2b_soap.matching import make_upn, upn_check_letter
+from b2b_soap.matching import PopulationIndex, Record, make_upn, upn_check_letter
 from tests.test_matching_rules import UPN_ALEX, decide, incoming, index, model  # noqa: F401 (fixtures)
 
 # the rules before blocking had to survive two damaged fields
@@ -27,6 +27,37 @@ def _proposes(index, rule, record):
 def test_each_new_rule_proposes_what_the_old_rules_missed(index, rule, record):
     assert _proposes(index, rule, record)
     assert not any(_proposes(index, old, record) for old in OLD_RULES)
+
+
+# the rules that catch pupils with any two fields damaged, before the contacts' rules
+PUPIL_RULES = (*OLD_RULES, "names_phonetic_any_order", "surname_phonetic+postcode", "address+postcode",
+               "address+town")
+
+
+@pytest.mark.parametrize("rule, record", [
+    # a contact (no DOB) who moved house, with both names mistyped
+    ("surname_phonetic+forename_initial+gender_without_dob",
+     incoming("L2", forename="Kathy", surname="O'Brein", dob=None, **MOVED)),
+    # a contact without forename who moved house: only the (rare) surname is left
+    ("surname+gender_without_forename", incoming("L7", forename="", dob=None, **MOVED)),
+])
+def test_contact_rules_propose_what_the_pupil_rules_missed(index, rule, record):
+    assert _proposes(index, rule, record)
+    assert not any(_proposes(index, old, record) for old in PUPIL_RULES)
+
+
+def test_surname_alone_is_looked_up_only_without_forename_and_when_few_share_it():
+    people = [Record(f"P{n}", "", f"Name{n}", "", "Quarrie" if n < 21 else "Pemberton", date(1980, 1, 1 + n % 28),
+                     "M", f"{n} Ash Row", "Leeds", "LS1 1AA") for n in range(25)]
+    index = PopulationIndex(people)
+    probes = [Record("IN1", "", "", "", "Pemberton", None, "M", "", "", ""),
+              Record("IN2", "", "Tobias", "", "Pemberton", None, "M", "", "", ""),
+              Record("IN3", "", "", "", "Quarrie", None, "M", "", "", ""),
+              Record("IN4", "", "", "", "Pemberton", None, "F", "", "", "")]
+    left, right = index.rule_pairs("surname+gender_without_forename", index.encode(probes))
+    proposed = {(probes[i].id, index.ids[r]) for i, r in zip(left.tolist(), right.tolist())}
+    assert {p for p in proposed if p[0] == "IN1"} == {("IN1", f"P{n}") for n in range(21, 25)}
+    assert not any(p[0] in ("IN2", "IN3", "IN4") for p in proposed)  # a forename; 21 Quarries; other gender
 
 
 @pytest.mark.parametrize("forename, surname", [("O'Brein", "Katherine"), ("OBrien", "Kaatherlne")])

@@ -36,3 +36,18 @@ def test_bad_models_are_refused(tmp_path):
         MatchModel.load(tmp_path / "bad.json")
     with pytest.raises(ModelError):
         MatchModel.load(tmp_path / "missing.json")
+
+
+def test_model_saved_before_a_level_was_added_scores_it_as_else():
+    model = reference_model()
+    data = model.to_dict()
+    dob = model.settings.comparisons[2]
+    assert dob.name == "dob" and "year differs" in dob.levels
+    older = [label for label in dob.levels if label != "year differs"]
+    data["levels"]["dob"] = older
+    data["m"]["dob"] = [m for m, label in zip(model.m[2], dob.levels) if label in older]
+    data["u"]["dob"] = [u for u, label in zip(model.u[2], dob.levels) if label in older]
+    loaded = MatchModel.from_dict(json.loads(json.dumps(data)))
+    bits = dict(zip(dob.levels, loaded.level_bits(2).tolist()))
+    assert bits["year differs"] == bits["else"]
+    assert bits["exact"] == dict(zip(dob.levels, model.level_bits(2).tolist()))["exact"]

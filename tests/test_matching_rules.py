@@ -18,7 +18,7 @@ M_U = {
     "forename": ([1, 0.88, 0.05, 0.01, 0.005, 0.06, 0.002, 0.003],
                  [1, 0.0037, 0.0015, 0.0005, 3e-06, 0.0012, 0.0048, 0.989]),
     "surname": ([1, 0.88, 0.005, 0.08, 0.01, 0.02], [1, 0.0048, 3e-06, 0.0015, 0.0035, 0.99]),
-    "dob": ([1, 0.919, 0.025, 0.035, 0.02], [1, 5.3e-05, 2.7e-05, 0.002, 0.998]),
+    "dob": ([1, 0.919, 0.025, 0.035, 0.008, 0.013], [1, 5.3e-05, 2.7e-05, 0.002, 0.0027, 0.9953]),
     "gender": ([1, 0.998, 0.002], [1, 0.499, 0.501]),
     "address": ([1, 0.84, 0.057, 0.01, 0.005, 0.002, 0.008, 0.093],
                 [1, 1.7e-05, 3.7e-05, 5e-05, 0.00053, 0.0245, 0.0697, 0.905]),
@@ -97,6 +97,7 @@ def test_auto_matches_the_right_person(index, model, label, record):
     ("L2", date(2014, 11, 28), "one digit differs"),
     ("L7", date(2011, 2, 17), "one digit differs"),
     ("L7", date(2001, 2, 27), "one digit differs"),
+    ("L1", date(2021, 3, 4), "year differs"),
 ])
 def test_dob_typo_levels(index, model, base, dob, level):
     result = decide(index, model, incoming(base, dob=dob))

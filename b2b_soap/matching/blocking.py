@@ -14,12 +14,20 @@ import numpy as np
 
 from b2b_soap.matching._coding import Coded, Coder
 
-__all__ = ["block_keys", "query_keys", "SortedBlocks"]
+__all__ = ["block_keys", "block_limit", "query_keys", "SortedBlocks"]
 
 # Rules narrowed by gender, and the rule each narrows. Gender codes are 1 and 2; a person
 # without one is blocked under a value of their own, which every query also looks up.
-_GENDERED = {"dob+gender": "dob", "surname_phonetic+birth_year+gender": "surname_phonetic+birth_year"}
+_GENDERED = {"dob+gender": "dob", "surname_phonetic+birth_year+gender": "surname_phonetic+birth_year",
+             "surname_phonetic+forename_initial+gender_without_dob": "surname_phonetic+forename_initial",
+             "surname+gender_without_forename": "surname"}
 _NO_GENDER = 3
+# Rules only records missing a field look up (the other rules find the rest), and the most persons
+# a key of theirs may hold: a surname (or its sound and an initial) singles a person out only when
+# few share it, and a bound keeps such rules cheap in a population of any size.
+_ONLY_WITHOUT = {"surname_phonetic+forename_initial+gender_without_dob": "dob",
+                 "surname+gender_without_forename": "fn"}
+_ONLY_WITHOUT_BLOCK_SIZE = 20
 
 
 def block_keys(rule: str, coded: Coded, coder: Coder) -> np.ndarray:
@@ -29,6 +37,8 @@ def block_keys(rule: str, coded: Coded, coder: Coder) -> np.ndarray:
         return c["upn"]
     if rule == "dob":
         return c["dob"]
+    if rule == "surname":
+        return c["sn"]
     phon = coder.names.phon_array()
     if rule == "surname_phonetic+birth_year":
         return _both(phon[c["sn"]], c["dob"] // 10000, 10000)
@@ -45,6 +55,8 @@ def block_keys(rule: str, coded: Coded, coder: Coder) -> np.ndarray:
         return _both(c["addr"], c["town"], 1 << 24)
     if rule == "postcode+forename_initial":
         return _both(c["pc"], coder.names.initial_array()[c["fn"]], 64)
+    if rule == "surname_phonetic+forename_initial":
+        return _both(phon[c["sn"]], coder.names.initial_array()[c["fn"]], 64)
     if rule in _GENDERED:
         return _both(block_keys(_GENDERED[rule], coded, coder), _gender_value(c), 4)
     if rule == "forename_phonetic+dob_year_month":
@@ -58,10 +70,17 @@ def query_keys(rule: str, coded: Coded, coder: Coder) -> list[np.ndarray]:
     if rule not in _GENDERED:
         return [block_keys(rule, coded, coder)]
     base = block_keys(_GENDERED[rule], coded, coder)
+    if rule in _ONLY_WITHOUT:
+        base = np.where(coded.cols[_ONLY_WITHOUT[rule]] == 0, base, 0)
     gender = coded.cols["gender"]
     wanted = {value: (gender == value) | (gender == 0) for value in (1, 2)}
     wanted[_NO_GENDER] = np.ones(len(gender), bool)
     return [np.where((base > 0) & rows, base * 4 + value, 0) for value, rows in wanted.items()]
+
+
+def block_limit(rule: str, max_block_size: int) -> int:
+    """The most population rows one key of ``rule`` may hold and still be looked up."""
+    return min(max_block_size, _ONLY_WITHOUT_BLOCK_SIZE) if rule in _ONLY_WITHOUT else max_block_size
 
 
 def _gender_value(c: dict[str, np.ndarray]) -> np.ndarray:

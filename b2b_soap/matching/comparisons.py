@@ -135,7 +135,7 @@ def _dob(pairs: _Pairs) -> np.ndarray:
     year_b, month_b, day_b = b // 10000, (b // 100) % 100, b % 100
     swapped = (year_a == year_b) & (month_a == day_b) & (day_a == month_b) & (month_a != day_a)
     differing = sum((x != y).astype(np.int8) for x, y in zip(_digits(a), _digits(b)))
-    conditions = [a == b, swapped, differing == 1]
+    conditions = [a == b, swapped, differing == 1, (month_a == month_b) & (day_a == day_b)]
     return _select(conditions, (a == 0) | (b == 0), len(a))
 
 

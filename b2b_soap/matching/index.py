@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from b2b_soap.matching._coding import FIELDS, Coded, Coder
-from b2b_soap.matching.blocking import SortedBlocks, block_keys, query_keys
+from b2b_soap.matching.blocking import SortedBlocks, block_keys, block_limit, query_keys
 from b2b_soap.matching.records import Record
 from b2b_soap.matching.settings import MatchSettings
 
@@ -148,7 +148,7 @@ class PopulationIndex:
                    ) -> tuple[np.ndarray, np.ndarray]:
         """(batch row, population row) pairs proposed by one rule, which need not be a matching rule."""
         blocks = self._blocks_for(rule)
-        limit = max_block_size or self.settings.max_block_size
+        limit = block_limit(rule, max_block_size or self.settings.max_block_size)
         stale = self._stale if self._stale.any() else None
         found = [blocks.lookup(keys, limit, stale) for keys in query_keys(rule, batch, self.coder)]
         return np.concatenate([left for left, _ in found]), np.concatenate([right for _, right in found])

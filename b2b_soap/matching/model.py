@@ -12,7 +12,7 @@ import numpy as np
 
 from b2b_soap.matching._coding import Coded
 from b2b_soap.matching.index import PopulationIndex
-from b2b_soap.matching.settings import MatchSettings
+from b2b_soap.matching.settings import ComparisonSettings, MatchSettings
 
 __all__ = ["MatchModel", "ModelError"]
 
@@ -98,8 +98,9 @@ class MatchModel:
         try:
             settings = MatchSettings.from_dict(data["settings"])
             names = [c.name for c in settings.comparisons]
-            return cls(settings, tuple(tuple(float(x) for x in data["m"][n]) for n in names),
-                       tuple(tuple(float(x) for x in data["u"][n]) for n in names),
+            stored = data.get("levels", {})
+            return cls(settings, tuple(_by_level(c, data["m"][c.name], stored) for c in settings.comparisons),
+                       tuple(_by_level(c, data["u"][c.name], stored) for c in settings.comparisons),
                        float(data["match_rate"]))
         except (KeyError, TypeError, ValueError) as error:
             raise ModelError(f"bad model: {error}") from error
@@ -116,3 +117,13 @@ class MatchModel:
         except (OSError, json.JSONDecodeError) as error:
             raise ModelError(f"cannot read model {path}: {error}") from error
         return cls.from_dict(data)
+
+
+def _by_level(comparison: ComparisonSettings, values: list, stored: dict[str, list[str]]) -> tuple[float, ...]:
+    """A comparison's m or u row in today's levels. A model saved before a level was added scores
+    that level as it scored it then: as "else"."""
+    labels = stored.get(comparison.name, comparison.levels)
+    if list(labels) == list(comparison.levels):
+        return tuple(float(x) for x in values)
+    by_label = dict(zip(labels, map(float, values)))
+    return tuple(by_label.get(label, by_label["else"]) for label in comparison.levels)

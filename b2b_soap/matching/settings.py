@@ -26,6 +26,8 @@ BLOCKING_RULES = (
     "surname_phonetic+postcode",     # forename and DOB both missing or wrong
     "address+postcode",              # the household: every name and the DOB damaged
     "address+town",                  # the household, with a mistyped postcode
+    "surname_phonetic+forename_initial+gender_without_dob",  # no DOB, both names mistyped, moved house
+    "surname+gender_without_forename",     # no forename: the surname, when few share it (contacts)
     # wider forms of the second and third rule: at 1,000,000 persons they propose 1.7 times
     # the pairs of the rules above and found no more true matches (docs/matching.md)
     "dob",
@@ -33,7 +35,8 @@ BLOCKING_RULES = (
 )
 DEFAULT_BLOCKING_RULES = ("upn", "dob+gender", "surname_phonetic+birth_year+gender", "postcode+forename_initial",
                           "forename_phonetic+dob_year_month", "names_phonetic_any_order",
-                          "surname_phonetic+postcode", "address+postcode", "address+town")
+                          "surname_phonetic+postcode", "address+postcode", "address+town",
+                          "surname_phonetic+forename_initial+gender_without_dob", "surname+gender_without_forename")
 
 # Level labels per comparison kind, best first; level 0 is always "null".
 COMPARISON_KINDS: dict[str, tuple[str, ...]] = {
@@ -41,7 +44,8 @@ COMPARISON_KINDS: dict[str, tuple[str, ...]] = {
                  "one edit or jaro-winkler >= high", "jaro-winkler >= low", "else"),
     "surname": ("null", "exact", "swapped with forename", "one edit or jaro-winkler >= high",
                 "jaro-winkler >= low", "else"),
-    "dob": ("null", "exact", "day/month swapped", "one digit differs", "else"),
+    # a year one out keeps the day and month, which two people born apart seldom share
+    "dob": ("null", "exact", "day/month swapped", "one digit differs", "year differs", "else"),
     "gender": ("null", "exact", "else"),
     "postcode": ("null", "exact", "same sector", "same district", "else"),
     # address and postcode together: one move of house is one piece of evidence

@@ -27,7 +27,7 @@ _PRIOR: dict[str, dict[str, tuple[float, float]]] = {
                 "one edit or jaro-winkler >= high": (0.06, 0.01), "jaro-winkler >= low": (0.015, 0.04),
                 "else": (0.04, 0.945)},
     "dob": {"exact": (0.92, 0.0002), "day/month swapped": (0.03, 0.00001), "one digit differs": (0.04, 0.003),
-            "else": (0.01, 0.997)},
+            "year differs": (0.01, 0.003), "else": (0.01, 0.994)},
     "gender": {"exact": (0.98, 0.5), "else": (0.02, 0.5)},
     "postcode": {"exact": (0.82, 0.0005), "same sector": (0.03, 0.005), "same district": (0.03, 0.03),
                  "else": (0.12, 0.9645)},

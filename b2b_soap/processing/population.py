@@ -35,7 +35,8 @@ PERSON_COLUMNS = (Person.id, Person.upn, Person.forename, Person.middle_names, P
 
 # Contacts carry no UPN or date of birth: only the name and address rules can find them.
 CARER_BLOCKING = ("forename_phonetic+surname_phonetic", "names_phonetic_any_order", "postcode+forename_initial",
-                  "surname_phonetic+postcode", "address+postcode", "address+town")
+                  "surname_phonetic+postcode", "address+postcode", "address+town",
+                  "surname_phonetic+forename_initial+gender_without_dob", "surname+gender_without_forename")
 
 
 def carer_settings(settings: MatchSettings) -> MatchSettings:
