@@ -10,7 +10,6 @@ import re
 from dataclasses import replace
 from datetime import date
 
-import pytest
 from sqlalchemy import select
 
 from b2b_soap.db import CarerLink, IncomingRecord, MatchCandidate, Person, PersonIdentifier, session_scope
@@ -18,24 +17,12 @@ from b2b_soap.matching import make_upn
 from b2b_soap.transfer.models import Phone
 from b2b_soap.web import make_web_app
 from processing_support import add_person, address, contact, pupil, upload_and_process
-from test_web_support import make_context, post_form, sign_in
+from test_web_auth import world  # noqa: F401 (fixture: a licensed LA with users, no review data)
+from test_web_pages import client  # noqa: F401 (fixture: signed in as the reviewer)
+from test_web_support import post_form, sign_in
 
 LAESTAB = "9991001"
 UPN, FORMER_UPN, OTHER_UPN = (make_upn("999", "1001", 2015, n) for n in (1, 2, 3))
-
-
-@pytest.fixture
-def world(tmp_path, database_url):
-    world = make_context(tmp_path, database_url)
-    yield world
-    world.ctx.close()
-
-
-@pytest.fixture
-def client(world):
-    client = make_web_app(world.ctx).test_client()
-    sign_in(client)
-    return client
 
 
 def _text(client, url: str, status: int = 200) -> str:
