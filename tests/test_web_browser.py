@@ -21,6 +21,7 @@ CHROMEDRIVER, CHROMIUM = "/usr/bin/chromedriver", "/usr/bin/chromium"
 AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "test-artifacts" / "web"
 BAD_IMPACTS = ("serious", "critical")
+ANY_IMPACT = ("minor", "moderate", "serious", "critical")
 
 
 def _browser_available() -> bool:
@@ -133,8 +134,9 @@ class Pages:
     def sign_out(self) -> None:
         self.press("Sign out", within="header")
 
-    def check(self, name: str) -> dict:
-        """Screenshot, then axe-core: it must have run rules, and found nothing serious or critical."""
+    def check(self, name: str, impacts: tuple[str, ...] = BAD_IMPACTS) -> dict:
+        """Screenshot, then axe-core: it must have run rules, and found nothing of these impacts
+        (default: nothing serious or critical)."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
         self.driver.execute_script(AXE.read_text(encoding="utf-8"))
@@ -145,7 +147,7 @@ class Pages:
             " e => done({error: String(e)}));")
         assert "error" not in result, result
         assert result["passes"] > 0, "axe-core checked no rules"
-        bad = [v for v in result["violations"] if v["impact"] in BAD_IMPACTS]
+        bad = [v for v in result["violations"] if v["impact"] in impacts]
         assert not bad, f"{name}: {json.dumps(bad, indent=1)}"
         return result
 
@@ -264,3 +266,66 @@ def test_review_journey(pages, site):
     pages.check("report-base")
     pages.sign_out()
     assert "You have signed out" in pages.text
+
+
+
+def test_record_walk_create_decide_contacts_undo_and_rematch(pages, site):
+    """A pupil with no candidate and two contacts: create a person, decide both contacts, undo the
+    create, match, then re-match to another person. No axe finding of any impact on these pages."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from b2b_soap.db import CarerLink, IncomingRecord, session_scope
+    from processing_support import add_person, contact, pupil, upload_and_process
+    world = site["world"]
+    kid = pupil("Quentin", "Oyelaran", date(2016, 9, 9),
+                contacts=[contact("Ife", "Oyelaran"), contact("Sol", "Oyelaran", relationship="FAT", gender="M")])
+    file_id = upload_and_process(world.ctx, world.base_ids["9992002"], [kid], "9992002")
+    with session_scope(world.ctx.sessions) as session:
+        ids = dict(session.execute(select(IncomingRecord.forename, IncomingRecord.id)
+                                   .where(IncomingRecord.file_id == file_id)).all())
+    wrong = add_person(world.ctx, forename="Quinn", surname="Oyelaran", dob=date(2016, 9, 9), gender="M")
+    right = add_person(world.ctx, forename="Quentin", surname="Oyelaran-Smith", dob=date(2016, 9, 9), gender="M")
+    record = f"/unmatched/{ids['Quentin']}"
+    pages.sign_in()
+    pages.go("/unmatched/?kind=both")
+    assert "Oyelaran, Ife" in pages.text and "Oyelaran, Quentin" in pages.text
+    pages.check("unmatched-pupils-and-contacts", ANY_IMPACT)
+    pages.go(record)
+    assert pages.h1 == "Quentin Oyelaran" and "The matching found no candidate" in pages.text
+    assert "09 Sep 2016" in pages.text and "EX1 2AB" in pages.text and "Former UPN" in pages.text
+    pages.check("record-no-candidates-two-contacts", ANY_IMPACT)
+
+    pages.press("Create a new person from Quentin Oyelaran")
+    assert "A new person has been created" in pages.text and "2 carers and contacts of this pupil" in pages.text
+    pages.check("record-contacts-waiting", ANY_IMPACT)
+    pages.press("Create a new person from Ife Oyelaran")
+    assert "1 carer or contact of this pupil is still waiting" in pages.text
+    pages.fill(f"reason-{ids['Sol']}", "not known to us")
+    pages.press("Reject Sol Oyelaran")
+    assert "still waiting" not in pages.text and "The record has been rejected" in pages.text
+
+    pages.click(f"a[href$='{record}/reopen']")
+    assert pages.h1 == "Undo this decision" and "is removed: nothing else refers to them" in pages.text
+    assert "as PAM of Quentin Oyelaran" in pages.text
+    pages.check("undo-confirmation", ANY_IMPACT)
+    pages.press("Undo the decision")
+    assert "The decision has been undone" in pages.text and "Waiting for a decision" in pages.text
+    pages.check("record-reopened", ANY_IMPACT)
+
+    pages.go(f"{record}/search?surname=Oyelaran")
+    pages.press("Match to Quinn Oyelaran")
+    assert "The record has been matched" in pages.text
+    pages.go(record)
+    pages.check("record-matched", ANY_IMPACT)
+    pages.fill(f"person_id-{ids['Quentin']}", str(right))
+    pages.press("Check what a re-match changes for Quentin Oyelaran")
+    assert pages.h1 == "Re-match to another person" and f"person {wrong}" in pages.text
+    pages.check("rematch-confirmation", ANY_IMPACT)
+    pages.press("Undo and re-match")
+    assert "matched to the other person" in pages.text and f"(person {right})" in pages.text
+    with session_scope(world.ctx.sessions) as session:
+        assert session.get(IncomingRecord, ids["Quentin"]).person_id == right
+        ife = session.get(IncomingRecord, ids["Ife"]).person_id
+        assert session.get(CarerLink, (right, ife)) is not None and session.get(CarerLink, (wrong, ife)) is None
