@@ -138,3 +138,38 @@ def test_undo_a_rejection_and_a_match_of_several_copies_keeps_one_open_item(env,
         with pytest.raises(Fault) as denied:
             looker.service.ReopenIncoming(incomingId=nell.id, preview=True)
         assert fault_code(denied.value, looker) == "PermissionDenied"
+
+
+def test_undo_an_automatic_match_puts_back_taken_values_and_a_carer_match_its_link(env, capsys):
+    person = add_person(env.ctx, forename="Ivy", surname="Lowe", dob=date(2012, 7, 7), gender="F", upn="",
+                        address="12 High Street", town="Southgate", postcode="EX1 2AB")
+    adult = add_person(env.ctx, forename="Tess", surname="Marsh", dob=date(1984, 1, 1), gender="F", **ELSEWHERE)
+    kid = pupil("Ivy", "Lowe", date(2012, 7, 7), gender="F", contacts=[contact("Terri", "Marshall")])
+    with running_server(env.config_path) as srv:
+        school = zeep_client(srv, "sims", PASSWORD)
+        admin = zeep_client(srv, "officer", PASSWORD, admin=True)
+        file_id = send(env, capsys, school, [kid])
+        ivy, terri = records(env, file_id)["Ivy"][0], records(env, file_id)["Terri"][0]
+        assert (ivy.status, ivy.decision, ivy.person_id) == ("matched", "auto", person)
+        admin.service.MatchIncoming(incomingId=terri.id, personId=adult)
+        assert _state(env, [person])["children"] == [person]
+
+        undone = admin.service.ReopenIncoming(incomingId=terri.id, preview=False)
+        assert (undone.CarerLinksRemoved, undone.PersonRemoved, undone.GuidLinkRemoved) == (1, False, terri.sims_guid)
+        assert _state(env, [person])["children"] == [] and records(env, file_id)["Terri"][0].status == "unmatched"
+        assert records(env, file_id)["Ivy"][0].status == "matched"  # the pupil's match stands
+
+        [conflict] = admin.service.ListConflicts(baseLaestab=LAESTAB, personId=person, field=None, page=1,
+                                                 pageSize=50).Items.ConflictItem
+        assert (conflict.Field, conflict.LaValue, conflict.IncomingValue) == ("town", "Southgate", "Exampleton")
+        assert cli(env, capsys, "conflicts", "resolve", str(conflict.ConflictId), "--take")[0] == 0
+        code, plan, _ = cli(env, capsys, "review", "reopen", str(ivy.id))
+        assert code == 0 and [c["status"] for c in plan["conflicts"]] == ["taken"] and "upn" in plan["filled"]
+        with session_scope(env.ctx.sessions) as session:
+            held = session.get(Person, person)
+            assert (held.town, held.upn) == ("Southgate", "")  # the taken value undone, the filled UPN emptied
+            assert session.get(Conflict, conflict.ConflictId).status == "undone"
+        page = admin.service.GetIncoming(incomingId=ivy.id)
+        assert (page.Record.Status, page.Record.HasCandidates) == ("unmatched", True)
+        assert [c.PersonId for c in page.Candidates.MatchCandidate] == [person]  # the matching's choice, to weigh
+        assert school.service.GetFileStatus(file_id).UnmatchedCount == 1

@@ -44,8 +44,10 @@ def base_by_laestab(session: Session, laestab: str) -> Base:
     return base
 
 
-def incoming_by_id(session: Session, incoming_id: int) -> IncomingRecord:
-    record = session.get(IncomingRecord, incoming_id)
+def incoming_by_id(session: Session, incoming_id: int, lock: bool = False) -> IncomingRecord:
+    """The record; with ``lock``, read afresh and locked until commit (PostgreSQL), so two people
+    deciding it at once are served one after the other."""
+    record = session.get(IncomingRecord, incoming_id, with_for_update=lock or None, populate_existing=lock)
     if record is None:
         raise NotFound(f"no incoming record {incoming_id}")
     return record

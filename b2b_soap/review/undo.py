@@ -219,7 +219,7 @@ class Undo:
             if record.kind == "pupil" and record.status == "matched":
                 count_decided(self.session, record.file_id, matched=-1)
             if record is self.reopened:
-                has = bool(self.session.scalar(select(exists().where(MatchCandidate.incoming_id == record.id))))
+                has = self._keep_as_candidate(record)
                 record.status, record.person_id, record.has_candidates = OPEN, None, has
                 record.decision, record.decided_at, record.decided_by = ("possible" if has else "none"), None, ""
                 record.reason = f"reopened by {name}"
@@ -228,6 +228,23 @@ class Undo:
             else:
                 record.status, record.person_id, record.decided_at, record.decided_by = SUPERSEDED, None, now, name
                 record.reason = f"superseded: incoming record {self.reopened.id} was reopened"
+
+    def _keep_as_candidate(self, reopened: IncomingRecord) -> bool:
+        """Whether the reopened record has candidates; the matching's own choice stays as one.
+
+        The matching stores no candidates for a record it matched, so the person of an automatic
+        match is kept as candidate 1, with its score and explanation, for the reviewer to weigh.
+        """
+        if self.session.scalar(select(exists().where(MatchCandidate.incoming_id == reopened.id))):
+            return True
+        automatic = next((r for r in self.group if r.decision in ("auto", "upn") and r.explanation), None)
+        if automatic is None:
+            return False
+        self.session.add(MatchCandidate(incoming_id=reopened.id, rank=1, person_id=self.person.id,
+                                        score=automatic.score or 0.0,
+                                        weight=automatic.explanation.get("match_weight", 0.0),
+                                        explanation=automatic.explanation))
+        return True
 
     def _remove_person(self, name: str) -> None:
         person, session = self.person, self.session
@@ -253,4 +270,4 @@ def reopen_incoming(session: Session, actor: Actor, incoming_id: int) -> dict[st
     Returns the plan that was carried out; ``reopened_id`` is the record now waiting.
     """
     name = check(session, actor, UNMATCHED, write=True)
-    return Undo(session, incoming_by_id(session, incoming_id)).apply(name)
+    return Undo(session, incoming_by_id(session, incoming_id, lock=True)).apply(name)

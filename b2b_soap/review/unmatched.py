@@ -284,7 +284,7 @@ def match_incoming(session: Session, actor: Actor, incoming_id: int, person_id: 
     is matched and settles its open copy.
     """
     name = check(session, actor, UNMATCHED, write=True)
-    record = incoming_by_id(session, incoming_id)
+    record = incoming_by_id(session, incoming_id, lock=True)
     _refuse_young_carer(session, settings, record, _person(session, person_id), today or date.today())
     if record.status == "matched" and record.person_id == person_id:
         raise ValidationFailed(f"incoming record {incoming_id} is already matched to person {person_id}")
