@@ -143,10 +143,12 @@ def test_explanations_in_words_with_the_automatic_match_line(client, world):
     with session_scope(world.ctx.sessions) as session:
         session.add(MatchCandidate(incoming_id=zed["Zed"].id, rank=1, person_id=jon, score=0.62, weight=2.7,
                                    explanation=explanation))
+        session.get(IncomingRecord, zed["Zed"].id).reason = "UPN matches but demographics contradict: dob, surname"
     page = _text(client, f"/unmatched/{zed['Zed'].id}")
     assert "Forename: close spelling (Zed / Zedd) +6.1" in page
     assert "Date of birth: missing on the LA's record 0.0" in page
     assert "Address: different \u22123.4" in page
     assert f"UPN: different ({UPN} / {OTHER_UPN})" in page and "two different children" in page
     assert "Score 62.0% is below the automatic match line of 95.0%" in page
-    assert "jaro-winkler" not in page and "null" not in page
+    assert "The UPN matches a person, but the date of birth and surname contradict it" in page
+    assert "jaro-winkler" not in page and "null" not in page and "demographics" not in page

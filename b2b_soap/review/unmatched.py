@@ -25,7 +25,7 @@ from ..processing.review_queue import OPEN, REJECTED, SUPERSEDED, count_decided
 from ..security import UNMATCHED, audit
 from ._access import Actor, allow, base_by_laestab, check, incoming_by_id, jsonable, page_bounds
 from .undo import Undo
-from .wording import auto_line, field_reasons
+from .wording import auto_line, field_reasons, why_waiting
 
 __all__ = ["list_unmatched", "get_incoming", "search_persons", "match_incoming", "rematch_incoming",
            "create_person_from_incoming", "reject_incoming", "years_before"]
@@ -130,6 +130,7 @@ def _detail(session: Session, record: IncomingRecord, match: MatchSettings) -> d
                              **_summary(p)} for c, p in candidates]
     for candidate, line in zip(detail["candidates"], auto_line(detail["candidates"], match)):
         candidate.update(reasons=field_reasons(detail, candidate), auto_line=line)
+    detail["why"] = why_waiting(record.reason, match)
     detail["findings"] = [{"code": f.code, "field": f.field, "message": f.message}
                           for f in session.scalars(select(Finding).where(Finding.incoming_id == record.id))]
     return detail

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..matching import MatchSettings
 
-__all__ = ["field_reasons", "auto_line", "signed"]
+__all__ = ["field_reasons", "auto_line", "why_waiting", "signed"]
 
 # comparison name -> label, and the record fields it compares
 _COMPARED = {"forename": ("Forename", ("forename",)), "surname": ("Surname", ("surname",)),
@@ -95,3 +95,22 @@ def auto_line(candidates: list[dict[str, Any]], settings: MatchSettings) -> list
         return []
     return [_best(candidates, settings), *(f"Score {_percent(c.get('score') or 0.0)}: not the best candidate."
                                           for c in candidates[1:])]
+
+
+def why_waiting(reason: str, settings: MatchSettings) -> str:
+    """The matching's reason for leaving a record to review, in words with its thresholds;
+    any other reason (a reviewer's, the review queue's) as it is."""
+    auto = _percent(settings.auto_threshold)
+    if reason == "no candidate above the possible threshold":
+        return (f"No one in the LA's population scored {_percent(settings.possible_threshold)} or more, the lowest "
+                "score offered for review.")
+    if reason == "best candidate below the auto threshold":
+        return f"The best candidate scored below the automatic match line of {auto}."
+    if reason.startswith("second candidate within"):
+        return (f"The two best candidates are too close to choose between automatically: the best must lead by at "
+                f"least {settings.min_lead_bits:g} points.")
+    if reason.startswith("UPN matches but demographics contradict: "):
+        against = reason.split(": ", 1)[1].split(", ")
+        labels = " and ".join(_COMPARED.get(name, (name,))[0].lower() for name in against)
+        return f"The UPN matches a person, but the {labels} contradict it, so it was not matched automatically."
+    return reason
