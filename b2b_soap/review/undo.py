@@ -84,7 +84,8 @@ class Undo:
 
     def _conflicts(self) -> list[Conflict]:
         return list(self.session.scalars(select(Conflict).where(
-            Conflict.incoming_id.in_(self.ids), Conflict.status.in_(("open", "taken"))).order_by(Conflict.id)))
+            Conflict.person_id == self.person.id, Conflict.incoming_id.in_(self.ids),
+            Conflict.status.in_(("open", "taken"))).order_by(Conflict.id)))
 
     def _filled(self) -> dict[str, str]:
         """Fields the group's records filled that the person still holds as filled (from the audit trail,
