@@ -109,6 +109,8 @@ def test_whole_record_then_contacts_then_undo_and_rematch(client, world):
     elder = add_person(world.ctx, forename="Zed", surname="Quill", dob=date(2015, 4, 3), gender="M")
     refused = client.get(f"/unmatched/{pupil_id}/rematch?person_id=abc")
     assert refused.status_code == 400 and "Enter the person number" in refused.get_data(as_text=True)
+    refused = client.get(f"/unmatched/{pupil_id}/rematch?person_id=987654")
+    assert refused.status_code == 400 and "There is no person 987654" in refused.get_data(as_text=True)
     confirm = _text(client, f"/unmatched/{pupil_id}/rematch?person_id={elder}")
     assert "Re-match to another person" in confirm and f"Zed Quill (born 03 Apr 2015), person {elder}" in confirm
     assert "town: school's value Exampleton, LA's value Elsewhere" in confirm

@@ -52,7 +52,8 @@ class Undo:
         self.group = self._group()
         self.ids = [r.id for r in self.group]
         self.reopened = max(self.group, key=lambda r: (r.received_at, r.id))
-        self.person = session.get(Person, record.person_id) if record.status == "matched" else None
+        # an erased person leaves a matched record without one: only the record is reopened
+        self.person = session.get(Person, record.person_id) if record.person_id else None
         self.created = self.person is not None and any(r.decision == "new" for r in self.group)
         if self.person is None:
             self.link, self.conflicts, self.filled, self.enrolment, self.carer_links = None, [], {}, None, []
