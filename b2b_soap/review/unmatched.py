@@ -122,6 +122,7 @@ def _detail(session: Session, record: IncomingRecord, match: MatchSettings) -> d
               "decision", "person_id", "score", "has_candidates", "reason", "explanation", "received_at",
               "decided_at", "decided_by")
     detail = {f: getattr(record, f) for f in fields}
+    detail["why"] = why_waiting(record.reason, match)
     detail["data"] = record.data or {}
     candidates = session.execute(select(MatchCandidate, Person).join(Person, Person.id == MatchCandidate.person_id)
                                  .where(MatchCandidate.incoming_id == record.id)
@@ -130,7 +131,6 @@ def _detail(session: Session, record: IncomingRecord, match: MatchSettings) -> d
                              **_summary(p)} for c, p in candidates]
     for candidate, line in zip(detail["candidates"], auto_line(detail["candidates"], match)):
         candidate.update(reasons=field_reasons(detail, candidate), auto_line=line)
-    detail["why"] = why_waiting(record.reason, match)
     detail["findings"] = [{"code": f.code, "field": f.field, "message": f.message}
                           for f in session.scalars(select(Finding).where(Finding.incoming_id == record.id))]
     return detail
