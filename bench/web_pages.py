@@ -1,4 +1,5 @@
-"""Server time of the review list, record and confirmation pages with 50,000 waiting records.
+"""Server time of the review list, record and confirmation pages (conflicts, undo and re-match)
+with 50,000 waiting records.
 
 Builds a migrated database (SQLite in a temporary directory, or the PostgreSQL URL given
 with --database-url, which must point at an empty database), inserts N unmatched pupils (each
@@ -25,7 +26,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from b2b_soap.db import Base, Conflict, IncomingRecord, Person, VirtualFile, session_scope, upgrade  # noqa: E402
+from b2b_soap.db import (Base, Conflict, IncomingRecord, MatchCandidate, Person, VirtualFile,  # noqa: E402
+                         session_scope, upgrade)
 from b2b_soap.web import make_web_app  # noqa: E402
 from test_web_support import make_context, sign_in  # noqa: E402
 
@@ -71,6 +73,23 @@ def populate(ctx, records: int) -> None:
                             for i in range(records)])
 
 
+def decided_records(ctx) -> tuple[int, int]:
+    """One waiting pupil with five candidates, and one matched pupil whose match opened three conflicts."""
+    explanation = {"probability": 0.6, "match_weight": 3.0, "prior_bits": -10.0, "upn_match": False,
+                   "comparisons": [{"name": "forename", "level": "one edit or jaro-winkler >= high", "bits": 6.1},
+                                   {"name": "address", "level": "else", "bits": -3.4}]}
+    with session_scope(ctx.sessions) as s:
+        waiting, matched = s.scalars(select(IncomingRecord).order_by(IncomingRecord.id).limit(2)).all()
+        persons = list(s.scalars(select(Person.id).order_by(Person.id.desc()).limit(6)))
+        s.add_all(MatchCandidate(incoming_id=waiting.id, rank=rank, person_id=person, score=0.6 / rank, weight=3.0,
+                                 explanation=explanation) for rank, person in enumerate(persons[:5], 1))
+        matched.status, matched.decision, matched.person_id = "matched", "auto", persons[5]
+        s.execute(insert(Conflict), [{"person_id": persons[5], "field": field, "la_value": "a", "incoming_value": "b",
+                                      "incoming_id": matched.id, "base_id": matched.base_id, "status": "kept"}
+                                     for field in ("forename", "address", "town")])
+        return waiting.id, matched.id
+
+
 def timed(client, url: str, requests: int) -> tuple[float, float]:
     client.get(url)  # warm caches and the query plan
     times = []
@@ -97,6 +116,7 @@ def main() -> int:
     populate(world.ctx, args.records)
     print(f"{url.split(':')[0]}: {args.records} unmatched pupils and {args.records} open conflicts "
           f"over {BASES} bases, loaded in {time.perf_counter() - started:.1f} s")
+    waiting, matched = decided_records(world.ctx)
     client = make_web_app(world.ctx).test_client()
     sign_in(client)
     with world.ctx.sessions() as s:
@@ -122,7 +142,10 @@ def main() -> int:
              ("Conflicts, one base", "/conflicts/?base=9995007"),
              ("Conflicts, one person", f"/conflicts/person/{person}"),
              ("Conflicts, confirm all (50,000)", "/conflicts/confirm?do=take"),
-             ("Conflicts, confirm one base", "/conflicts/confirm?do=keep&base=9995007")]
+             ("Conflicts, confirm one base", "/conflicts/confirm?do=keep&base=9995007"),
+             ("Record page, 5 candidates", f"/unmatched/{waiting}"),
+             ("Undo confirmation", f"/unmatched/{matched}/reopen"),
+             ("Re-match confirmation", f"/unmatched/{matched}/rematch?person_id=1")]
     print(f"{'page':40} {'p50 ms':>8} {'p95 ms':>8}")
     worst = 0.0
     for name, path in pages:

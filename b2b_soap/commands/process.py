@@ -84,6 +84,14 @@ def register(subparsers) -> None:
     p.add_argument("incoming_id", type=int)
     p.add_argument("--reason", default="")
     p.set_defaults(handler=handle_reject)
+    p = rev.add_parser("reopen", help="undo the decision on a matched, created or rejected record")
+    p.add_argument("incoming_id", type=int)
+    p.add_argument("--dry-run", action="store_true", help="only say what would change")
+    p.set_defaults(handler=handle_reopen)
+    p = rev.add_parser("rematch", help="undo a decision and match the record to another person")
+    p.add_argument("incoming_id", type=int)
+    p.add_argument("person_id", type=int)
+    p.set_defaults(handler=handle_rematch)
 
     con = subparsers.add_parser("conflicts", help="matched with conflicts").add_subparsers(
         dest="action", metavar="ACTION", required=True)
@@ -91,7 +99,7 @@ def register(subparsers) -> None:
     p.add_argument("--base", metavar="LAESTAB")
     p.add_argument("--person", type=person_id, metavar="PERSON_ID", help="#N or N")
     p.add_argument("--field")
-    p.add_argument("--status", default="open", choices=("open", "taken", "kept", "cleared"))
+    p.add_argument("--status", default="open", choices=("open", "taken", "kept", "cleared", "undone"))
     _paging(p)
     p.set_defaults(handler=handle_conflicts)
     p = con.add_parser("resolve", help="take the incoming value or keep the LA's")
@@ -192,6 +200,28 @@ def handle_create(args: argparse.Namespace) -> int:
 
 def handle_reject(args: argparse.Namespace) -> int:
     return _run(args, lambda ctx, s: emit_one(args, review.reject_incoming(s, ACTOR, args.incoming_id, args.reason)))
+
+
+def handle_reopen(args: argparse.Namespace) -> int:
+    """Print what the undo changes (``--dry-run``: would change, and change nothing)."""
+    undo = review.undo_plan if args.dry_run else review.reopen_incoming
+
+    def reopen(ctx, session):
+        plan = undo(session, ACTOR, args.incoming_id)
+        if args.json:
+            print(json.dumps(plan, default=str, indent=2))
+            return
+        emit_one(args, {**{k: v for k, v in plan.items() if not isinstance(v, (list, dict))},
+                        "records": " ".join(map(str, plan["records"])),
+                        "conflicts": " ".join(f"{c['id']}:{c['field']}" for c in plan["conflicts"]),
+                        "filled": " ".join(plan["filled"]), "enrolment": "yes" if plan["enrolment"] else "no",
+                        "carer_links": len(plan["carer_links"])})
+    return _run(args, reopen)
+
+
+def handle_rematch(args: argparse.Namespace) -> int:
+    return _run(args, lambda ctx, s: emit_one(args, review.rematch_incoming(
+        s, ACTOR, args.incoming_id, args.person_id, settings=ctx.settings)))
 
 
 def handle_conflicts(args: argparse.Namespace) -> int:

@@ -87,14 +87,16 @@ class Conflict(Model):
 
     __tablename__ = "conflicts"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
+    # indexed: undoing a match finds the conflicts of a person and of its incoming records
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
     field: Mapped[str] = mapped_column(String(40))
     la_value: Mapped[str] = mapped_column(Text, default="")
     incoming_value: Mapped[str] = mapped_column(Text, default="")
-    incoming_id: Mapped[int | None] = mapped_column(ForeignKey("incoming_records.id", ondelete="SET NULL"))
+    incoming_id: Mapped[int | None] = mapped_column(ForeignKey("incoming_records.id", ondelete="SET NULL"),
+                                                    index=True)
     file_id: Mapped[str | None] = mapped_column(String(36))
     base_id: Mapped[int] = mapped_column(ForeignKey("bases.id"))
-    status: Mapped[str] = mapped_column(String(10), default="open")  # open|taken|kept|cleared
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open|taken|kept|cleared|undone
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     resolved_by: Mapped[str] = mapped_column(String(100), default="")

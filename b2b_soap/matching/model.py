@@ -97,7 +97,6 @@ class MatchModel:
             raise ModelError(f"not a {_FORMAT} model")
         try:
             settings = MatchSettings.from_dict(data["settings"])
-            names = [c.name for c in settings.comparisons]
             stored = data.get("levels", {})
             return cls(settings, tuple(_by_level(c, data["m"][c.name], stored) for c in settings.comparisons),
                        tuple(_by_level(c, data["u"][c.name], stored) for c in settings.comparisons),

@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db import Base, User
+from ..db import Base, IncomingRecord, User
 from ..errors import NotFound, PermissionDenied, ValidationFailed
 from ..security import audit, la_refusal, user_permissions
 
-__all__ = ["Actor", "allow", "check", "actor_name", "base_by_laestab", "page_bounds", "jsonable"]
+__all__ = ["Actor", "allow", "check", "actor_name", "base_by_laestab", "page_bounds", "jsonable", "incoming_by_id"]
 
 Actor = User | str  # a str is the CLI's local administrator, who has every permission
 
@@ -42,6 +42,15 @@ def base_by_laestab(session: Session, laestab: str) -> Base:
     if base is None:
         raise NotFound(f"no base with LAESTAB {laestab}")
     return base
+
+
+def incoming_by_id(session: Session, incoming_id: int, lock: bool = False) -> IncomingRecord:
+    """The record; with ``lock``, read afresh and locked until commit (PostgreSQL), so two people
+    deciding it at once are served one after the other."""
+    record = session.get(IncomingRecord, incoming_id, with_for_update=lock or None, populate_existing=lock)
+    if record is None:
+        raise NotFound(f"no incoming record {incoming_id}")
+    return record
 
 
 def page_bounds(page: int, page_size: int) -> tuple[int, int]:

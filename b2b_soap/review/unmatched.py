@@ -17,16 +17,19 @@ from ..admin.defaults import load_defaults
 from ..config import Settings
 from ..db import Base, Finding, IncomingRecord, MatchCandidate, Person, utcnow
 from ..errors import NotFound, ValidationFailed
-from ..matching import is_valid_upn
+from ..matching import MatchSettings, is_valid_upn
 from ..processing.after_match import AfterMatch, MatchedRecord
+from ..processing.model import load_model
 from ..processing.population import age_on
-from ..processing.review_queue import OPEN, SUPERSEDED, count_decided
+from ..processing.review_queue import OPEN, REJECTED, SUPERSEDED, count_decided
 from ..security import UNMATCHED, audit
-from ._access import Actor, allow, base_by_laestab, check, jsonable, page_bounds
+from ._access import Actor, allow, base_by_laestab, check, incoming_by_id, jsonable, page_bounds
 from ._listing import typed_day, unmatched_order, unmatched_search
+from .undo import Undo
+from .wording import auto_line, field_reasons, why_waiting
 
-__all__ = ["list_unmatched", "get_incoming", "search_persons", "match_incoming", "create_person_from_incoming",
-           "reject_incoming", "years_before"]
+__all__ = ["list_unmatched", "get_incoming", "search_persons", "match_incoming", "rematch_incoming",
+           "create_person_from_incoming", "reject_incoming", "years_before"]
 
 _PERSON_SUMMARY = ("upn", "forename", "middle_names", "surname", "dob", "gender", "address", "town", "postcode")
 
@@ -47,6 +50,19 @@ def _item(record: IncomingRecord, laestab: str, today: date) -> dict[str, Any]:
             "has_candidates": record.has_candidates, "received_at": record.received_at}
 
 
+def _kind_filter(session: Session, settings: Settings, kind: str, today: date) -> list:
+    """Pupils (B2B_S_AGE applies), contacts, or both."""
+    if kind not in ("pupil", "contact", "both"):
+        raise ValidationFailed("kind must be pupil, contact or both")
+    oldest = years_before(today, load_defaults(session, settings).b2b_s_age + 1)
+    young = or_(IncomingRecord.dob.is_(None), IncomingRecord.dob > oldest)
+    if kind == "pupil":
+        return [IncomingRecord.kind == "pupil", young]
+    if kind == "contact":
+        return [IncomingRecord.kind == "contact"]
+    return [or_(IncomingRecord.kind == "contact", young)]
+
+
 def list_unmatched(session: Session, actor: Actor, settings: Settings, *, base: str | None = None,
                    ncy: str | None = None, min_age: int | None = None, max_age: int | None = None,
                    received_from: datetime | None = None, received_to: datetime | None = None,
@@ -60,7 +76,7 @@ def list_unmatched(session: Session, actor: Actor, settings: Settings, *, base: 
         sort: one of ``UNMATCHED_SORTS`` (received, oldest, name, age, base).
         min_age, max_age: age in completed years on ``today`` (default: the day of listing).
         received_from, received_to: when the file arrived (UTC).
-        kind: "pupil" (default) or "contact".
+        kind: "pupil" (default), "contact" or "both".
 
     Returns:
         ``{"total", "page", "page_size", "items"}``.
@@ -68,10 +84,7 @@ def list_unmatched(session: Session, actor: Actor, settings: Settings, *, base: 
     allow(session, actor, UNMATCHED, "review.list_unmatched", "incoming", "", detail=f"base={base or ''}")
     today = today or date.today()
     offset, limit = page_bounds(page, page_size)
-    where = [IncomingRecord.status == "unmatched", IncomingRecord.kind == kind]
-    if kind == "pupil":
-        oldest = years_before(today, load_defaults(session, settings).b2b_s_age + 1)
-        where.append(or_(IncomingRecord.dob.is_(None), IncomingRecord.dob > oldest))
+    where = [IncomingRecord.status == "unmatched", *_kind_filter(session, settings, kind, today)]
     if base:
         where.append(IncomingRecord.base_id == base_by_laestab(session, base).id)
     if ncy:
@@ -96,13 +109,6 @@ def list_unmatched(session: Session, actor: Actor, settings: Settings, *, base: 
             "items": [_item(record, laestab, today) for record, laestab in rows]}
 
 
-def _record(session: Session, incoming_id: int) -> IncomingRecord:
-    record = session.get(IncomingRecord, incoming_id)
-    if record is None:
-        raise NotFound(f"no incoming record {incoming_id}")
-    return record
-
-
 def _person(session: Session, person_id: int) -> Person:
     person = session.get(Person, person_id)
     if person is None:
@@ -114,18 +120,21 @@ def _summary(person: Person) -> dict[str, Any]:
     return {"person_id": person.id, **{f: getattr(person, f) for f in _PERSON_SUMMARY}}
 
 
-def _detail(session: Session, record: IncomingRecord) -> dict[str, Any]:
+def _detail(session: Session, record: IncomingRecord, match: MatchSettings) -> dict[str, Any]:
     fields = ("id", "file_id", "seq", "kind", "pupil_id", "sims_guid", "upn", "forename", "middle_names",
               "surname", "preferred_surname", "dob", "gender", "ncy", "address", "town", "postcode", "status",
               "decision", "person_id", "score", "has_candidates", "reason", "explanation", "received_at",
               "decided_at", "decided_by")
     detail = {f: getattr(record, f) for f in fields}
+    detail["why"] = why_waiting(record.reason, match)
     detail["data"] = record.data or {}
     candidates = session.execute(select(MatchCandidate, Person).join(Person, Person.id == MatchCandidate.person_id)
                                  .where(MatchCandidate.incoming_id == record.id)
                                  .order_by(MatchCandidate.rank).limit(5)).all()
     detail["candidates"] = [{"rank": c.rank, "score": c.score, "weight": c.weight, "explanation": c.explanation,
                              **_summary(p)} for c, p in candidates]
+    for candidate, line in zip(detail["candidates"], auto_line(detail["candidates"], match)):
+        candidate.update(reasons=field_reasons(detail, candidate), auto_line=line)
     detail["findings"] = [{"code": f.code, "field": f.field, "message": f.message}
                           for f in session.scalars(select(Finding).where(Finding.incoming_id == record.id))]
     return detail
@@ -134,11 +143,12 @@ def _detail(session: Session, record: IncomingRecord) -> dict[str, Any]:
 def get_incoming(session: Session, actor: Actor, incoming_id: int) -> dict[str, Any]:
     """One incoming record with its ranked candidates (at most 5), findings and contacts."""
     allow(session, actor, UNMATCHED, "review.get_incoming", "incoming", incoming_id)
-    record = _record(session, incoming_id)
-    detail = _detail(session, record)
+    record = incoming_by_id(session, incoming_id)
+    match = load_model(session).settings
+    detail = _detail(session, record, match)
     contacts = session.scalars(select(IncomingRecord).where(IncomingRecord.pupil_id == record.id)
                                .order_by(IncomingRecord.seq)).all()
-    detail["contacts"] = [_detail(session, c) for c in contacts]
+    detail["contacts"] = [_detail(session, c, match) for c in contacts]
     return detail
 
 
@@ -147,7 +157,7 @@ def search_persons(session: Session, actor: Actor, settings: Settings, incoming_
     """People who could be this record's person: by UPN, date of birth, name and postcode starts (all
     combined, each optional); for a contact only people aged CARER_MIN or over."""
     allow(session, actor, UNMATCHED, "review.search_persons", "incoming", incoming_id)
-    record = _record(session, incoming_id)
+    record = incoming_by_id(session, incoming_id)
     query = select(Person)
     if asked.get("upn"):
         query = query.where(Person.upn == asked["upn"].upper())
@@ -237,7 +247,7 @@ def _settle(session: Session, name: str, record: IncomingRecord, reason: str) ->
 def _decide(session: Session, name: str, settings: Settings, record: IncomingRecord, person_id: int,
             decision: str) -> dict[str, Any]:
     before = {"status": record.status, "decision": record.decision, "person_id": record.person_id}
-    counted = {OPEN: (1, -1), "rejected": (1, 0)}.get(record.status)
+    counted = record.status == OPEN
     record.status, record.decision, record.person_id = "matched", decision, person_id
     record.decided_at, record.decided_by = utcnow(), name
     copies = _settle(session, name, record, f"matched with incoming record {record.id}")
@@ -248,7 +258,7 @@ def _decide(session: Session, name: str, settings: Settings, record: IncomingRec
     conflicts = AfterMatch(session, record.base_id, record.file_id, name, defaults.b2bhcache).apply(
         [*_matched(session, record, person_id), *links])
     if counted and record.kind == "pupil":
-        count_decided(session, record.file_id, *counted)
+        count_decided(session, record.file_id, matched=1, unmatched=-1)
     audit(session, name, f"review.{decision}", "incoming", record.id, before,
           {"status": "matched", "decision": decision, "person_id": person_id})
     return {"incoming_id": record.id, "person_id": person_id, "decision": decision, "conflicts": conflicts}
@@ -273,18 +283,37 @@ def _refuse_young_carer(session: Session, settings: Settings, record: IncomingRe
 
 def match_incoming(session: Session, actor: Actor, incoming_id: int, person_id: int, *,
                    settings: Settings, today: date | None = None) -> dict[str, Any]:
-    """Match a record to a person by hand (also corrects an earlier match or rejection); then as after any match."""
+    """Match a record to a person by hand; then as after any match.
+
+    A record already matched or rejected is re-matched (see ``rematch_incoming``); a superseded copy
+    is matched and settles its open copy.
+    """
     name = check(session, actor, UNMATCHED, write=True)
-    record = _record(session, incoming_id)
+    record = incoming_by_id(session, incoming_id, lock=True)
     _refuse_young_carer(session, settings, record, _person(session, person_id), today or date.today())
+    if record.status == "matched" and record.person_id == person_id:
+        raise ValidationFailed(f"incoming record {incoming_id} is already matched to person {person_id}")
+    if record.status in ("matched", REJECTED):
+        record = incoming_by_id(session, Undo(session, record).apply(name)["reopened_id"])
     return _decide(session, name, settings, record, person_id, "manual")
+
+
+def rematch_incoming(session: Session, actor: Actor, incoming_id: int, person_id: int, *,
+                     settings: Settings, today: date | None = None) -> dict[str, Any]:
+    """Correct a matched, created or rejected record: undo what its decision caused, then match it
+    (the newest record of its SIMS GUID, see ``undo``) to ``person_id``, all in one transaction."""
+    check(session, actor, UNMATCHED, write=True)
+    record = incoming_by_id(session, incoming_id)
+    if record.status == OPEN:
+        raise ValidationFailed(f"incoming record {incoming_id} is still unmatched: match it instead")
+    return match_incoming(session, actor, incoming_id, person_id, settings=settings, today=today)
 
 
 def create_person_from_incoming(session: Session, actor: Actor, incoming_id: int, *,
                                 settings: Settings) -> dict[str, Any]:
     """Create a new person from an unmatched record's values and match the record to it."""
     name = check(session, actor, UNMATCHED, write=True)
-    record = _record(session, incoming_id)
+    record = incoming_by_id(session, incoming_id)
     if record.status != OPEN:
         raise ValidationFailed(f"incoming record {incoming_id} is {record.status}, not unmatched")
     values = _trusted(session, record)
@@ -301,7 +330,7 @@ def create_person_from_incoming(session: Session, actor: Actor, incoming_id: int
 def reject_incoming(session: Session, actor: Actor, incoming_id: int, reason: str = "") -> dict[str, Any]:
     """Reject an unmatched record: it leaves the list and changes nothing in the population."""
     name = check(session, actor, UNMATCHED, write=True)
-    record = _record(session, incoming_id)
+    record = incoming_by_id(session, incoming_id)
     if record.status != OPEN:
         raise ValidationFailed(f"incoming record {incoming_id} is {record.status}, not unmatched")
     record.status, record.decided_at, record.decided_by = "rejected", utcnow(), name

@@ -13,7 +13,10 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%d %b %Y %H:%M") if value else ""
 
 
-def _day(value: date | datetime | None) -> str:
+def _day(value: date | datetime | str | None) -> str:
+    """A date, or an ISO date string as incoming records keep them, like 01 Sep 2020."""
+    if isinstance(value, str) and value:
+        value = date.fromisoformat(value)
     return value.strftime("%d %b %Y") if value else ""
 
 

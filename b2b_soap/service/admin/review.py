@@ -44,6 +44,13 @@ class DecisionResult(_Model):
     _type_info = [("IncomingId", Long), ("PersonId", Long), ("Decision", Unicode), ("ConflictCount", Int)]
 
 
+class UndoResult(_Model):
+    """What undoing a decision changed (or, with ``Preview``, would change)."""
+    _type_info = [("IncomingId", Long), ("ReopenedId", Long), ("PersonId", Long), ("GuidLinkRemoved", Unicode),
+                  ("ConflictsUndone", Array(Long)), ("FieldsEmptied", StringArray), ("EnrolmentRemoved", Boolean),
+                  ("CarerLinksRemoved", Int), ("PersonRemoved", Boolean), ("PersonKeptBecause", Unicode)]
+
+
 class ConflictItem(_Model):
     _type_info = [("ConflictId", Long), ("PersonId", Long), ("Forename", Unicode), ("Surname", Unicode),
                   ("Field", Unicode), ("LaValue", Unicode), ("IncomingValue", Unicode), ("Base", Unicode),
@@ -94,6 +101,14 @@ def _decision(result: dict[str, Any]) -> DecisionResult:
                           Decision=result["decision"], ConflictCount=result["conflicts"])
 
 
+def _undone(plan: dict[str, Any]) -> UndoResult:
+    return UndoResult(IncomingId=plan["incoming_id"], ReopenedId=plan["reopened_id"], PersonId=plan["person_id"],
+                      GuidLinkRemoved=plan["guid_link"], ConflictsUndone=[c["id"] for c in plan["conflicts"]],
+                      FieldsEmptied=sorted(plan["filled"]), EnrolmentRemoved=plan["enrolment"] is not None,
+                      CarerLinksRemoved=len(plan["carer_links"]), PersonRemoved=plan["person_removed"],
+                      PersonKeptBecause=plan["person_kept_because"])
+
+
 def _conflict(c: dict[str, Any]) -> ConflictItem:
     return ConflictItem(ConflictId=c["id"], PersonId=c["person_id"], Forename=c["forename"], Surname=c["surname"],
                         Field=c["field"], LaValue=c["la_value"], IncomingValue=c["incoming_value"], Base=c["base"],
@@ -142,6 +157,18 @@ class ReviewAdmin(AdminService):
     @admin_operation(UNMATCHED, Long, Unicode, write=True, _returns=Unicode)
     def RejectIncoming(call: AdminCall, incomingId, reason):
         return review.reject_incoming(call.session, call.user, incomingId, reason or "")["status"]
+
+    @admin_operation(UNMATCHED, Long, Boolean, write=True, _returns=UndoResult)
+    def ReopenIncoming(call: AdminCall, incomingId, preview):
+        """Undo the decision on a matched, created or rejected record; with preview, only say what changes."""
+        if preview:
+            return _undone(review.undo_plan(call.session, call.user, incomingId))
+        return _undone(review.reopen_incoming(call.session, call.user, incomingId))
+
+    @admin_operation(UNMATCHED, Long, Long, write=True, _returns=DecisionResult)
+    def RematchIncoming(call: AdminCall, incomingId, personId):
+        return _decision(review.rematch_incoming(call.session, call.user, incomingId, personId,
+                                                 settings=call.settings))
 
     @admin_operation(CONFLICTS, Unicode, Long, Unicode, Int, Int, _returns=ConflictPage)
     def ListConflicts(call: AdminCall, baseLaestab, personId, field, page, pageSize):

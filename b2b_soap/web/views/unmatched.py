@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from sqlalchemy import select
 
 from ... import review
-from ...db import Base, IncomingRecord
+from ...db import Base, IncomingRecord, Person
 from ...errors import ValidationFailed
 from ...security import UNMATCHED
 from ...tasks import NC_YEARS
@@ -26,7 +26,10 @@ COMPARED = (("forename", "Forename"), ("middle_names", "Middle names"), ("surnam
             ("dob", "Date of birth"), ("gender", "Gender"), ("upn", "UPN"), ("address", "Address"),
             ("town", "Town"), ("postcode", "Postcode"))
 _DONE = {"matched": "The record has been matched", "created": "A new person has been created and matched",
-         "rejected": "The record has been rejected"}
+         "rejected": "The record has been rejected",
+         "reopened": "The decision has been undone: the record is waiting for a decision again",
+         "rematched": "The decision has been undone and the record matched to the other person"}
+KINDS = (("pupil", "Pupils"), ("contact", "Carers and contacts"), ("both", "Pupils and contacts"))
 _SEARCH_LIMIT = 25
 
 
@@ -53,7 +56,8 @@ def _filters(bases: list[tuple[str, str]]) -> tuple[dict, Errors]:
             "received_to": datetime.combine(received_to + timedelta(days=1), datetime.min.time()) if received_to else None,
             "has_candidates": {"yes": True, "no": False}.get(candidates or ""),
             "search": args.get("q", "").strip()[:100],
-            "sort": choice(args, "sort", "Sort", review.UNMATCHED_SORTS, errors) or "received"}, errors
+            "sort": choice(args, "sort", "Sort", review.UNMATCHED_SORTS, errors) or "received",
+            "kind": choice(args, "kind", "Show", dict(KINDS), errors) or "pupil"}, errors
 
 
 _BULK_DONE = {"rejected": "{} records rejected", "created": "{} new people created and matched"}
@@ -79,7 +83,8 @@ def index():
         g.db.commit()  # review audits who listed what
         page.total, page.items = result["total"], result["items"]
     problem = _PROBLEMS.get(request.args.get("problem", ""))
-    return render_template("unmatched/index.html", page=page, bases=bases, ncys=NC_YEARS, args=request.args,
+    return render_template("unmatched/index.html", page=page, bases=bases, ncys=NC_YEARS, kinds=KINDS,
+                           args=request.args,
                            errors=errors + ([problem] if problem else []), done=_done(),
                            sorts=[(key, label) for key, (label, _) in review.UNMATCHED_SORTS.items()]), \
         400 if errors else 200
@@ -141,26 +146,37 @@ def search(incoming_id: int):
 
 
 def _after(record_id: int, done: str):
-    """Back to the pupil page after deciding a carer, else back to the list."""
+    """Back to the pupil page after deciding a carer; to the pupil's own contacts while any wait;
+    else back to the list."""
     pupil_id = g.db.scalar(select(IncomingRecord.pupil_id).where(IncomingRecord.id == record_id))
     if pupil_id:
-        return redirect(url_for("unmatched.show", incoming_id=pupil_id, done=done))
+        return redirect(url_for("unmatched.show", incoming_id=pupil_id, done=done, _anchor=f"contact-{record_id}"))
+    waiting = g.db.scalar(select(IncomingRecord.id).where(IncomingRecord.pupil_id == record_id,
+                                                          IncomingRecord.status == "unmatched").limit(1))
+    if waiting:
+        return redirect(url_for("unmatched.show", incoming_id=record_id, done=done, _anchor="contacts"))
     return redirect(url_for("unmatched.index", done=done))
+
+
+def _by_hand(incoming_id: int, decide):
+    """Match or re-match to the person the form names: the decision, or the record page with the refusal."""
+    person_id = request.form.get("person_id", type=int)
+    if not person_id:
+        raise ValidationFailed("choose the person to match this record to")
+    try:
+        result = decide(g.db, g.user, incoming_id, person_id, settings=_settings())
+    except ValidationFailed as refused:
+        g.db.rollback()
+        return _record_page(incoming_id, [(f"person_id-{incoming_id}", refused.message)]), 400
+    g.db.commit()
+    return result
 
 
 @bp.post("/<int:incoming_id>/match")
 @requires(UNMATCHED, write=True)
 def match(incoming_id: int):
-    person_id = request.form.get("person_id", type=int)
-    if not person_id:
-        raise ValidationFailed("choose the person to match this record to")
-    try:
-        review.match_incoming(g.db, g.user, incoming_id, person_id, settings=_settings())
-    except ValidationFailed as refused:
-        g.db.rollback()
-        return _record_page(incoming_id, [("person_id", refused.message)]), 400
-    g.db.commit()
-    return _after(incoming_id, "matched")
+    result = _by_hand(incoming_id, review.match_incoming)
+    return result if isinstance(result, tuple) else _after(incoming_id, "matched")
 
 
 @bp.post("/<int:incoming_id>/create")
@@ -177,3 +193,53 @@ def reject(incoming_id: int):
     review.reject_incoming(g.db, g.user, incoming_id, request.form.get("reason", "").strip()[:2000])
     g.db.commit()
     return _after(incoming_id, "rejected")
+
+
+def _people(ids) -> dict[int, Person]:
+    wanted = {i for i in ids if i}
+    return {p.id: p for p in g.db.scalars(select(Person).where(Person.id.in_(wanted)))} if wanted else {}
+
+
+def _undo_page(incoming_id: int, person_id: int | None = None):
+    """The confirmation page of an undo (``person_id``: of a re-match), saying what will change."""
+    plan = review.undo_plan(g.db, g.user, incoming_id)
+    record = review.get_incoming(g.db, g.user, incoming_id)
+    g.db.commit()
+    people = _people([plan["person_id"], person_id, *(link[k] for link in plan["carer_links"]
+                                                      for k in ("child_id", "carer_id"))])
+    if person_id is not None and person_id not in people:
+        return _record_page(incoming_id, [(f"person_id-{incoming_id}", f"There is no person {person_id}")]), 400
+    return render_template("unmatched/undo.html", plan=plan, record=record, people=people, person_id=person_id)
+
+
+@bp.get("/<int:incoming_id>/reopen")
+@requires(UNMATCHED, write=True)
+def confirm_reopen(incoming_id: int):
+    return _undo_page(incoming_id)
+
+
+@bp.post("/<int:incoming_id>/reopen")
+@requires(UNMATCHED, write=True)
+def reopen(incoming_id: int):
+    plan = review.reopen_incoming(g.db, g.user, incoming_id)
+    g.db.commit()
+    return redirect(url_for("unmatched.show", incoming_id=plan["reopened_id"], done="reopened"))
+
+
+@bp.get("/<int:incoming_id>/rematch")
+@requires(UNMATCHED, write=True)
+def confirm_rematch(incoming_id: int):
+    person_id = request.args.get("person_id", "").strip()
+    if not person_id.isdigit():
+        return _record_page(incoming_id, [(f"person_id-{incoming_id}",
+                                           "Enter the person number to match to, like 1234")]), 400
+    return _undo_page(incoming_id, int(person_id))
+
+
+@bp.post("/<int:incoming_id>/rematch")
+@requires(UNMATCHED, write=True)
+def rematch(incoming_id: int):
+    result = _by_hand(incoming_id, review.rematch_incoming)
+    if isinstance(result, tuple):
+        return result
+    return redirect(url_for("unmatched.show", incoming_id=result["incoming_id"], done="rematched"))
