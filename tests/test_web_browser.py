@@ -357,24 +357,30 @@ def test_all_conflicts_of_a_filter_then_a_bad_filter(pages, site):
     from b2b_soap.db import Conflict
     from test_web_lists import MANY, add_conflicts
     world = site["world"]
+    base_id = world.base_ids["9992002"]
+
+    def count(status: str) -> int:
+        with world.ctx.sessions() as s:
+            return s.scalar(select(func.count(Conflict.id)).where(Conflict.status == status,
+                                                                  Conflict.base_id == base_id))
     add_conflicts(world, MANY)
+    shown, taken = count("open"), count("taken")  # earlier tests of this site may have left a few
+    assert shown >= MANY
     pages.sign_in()
     pages.check("home", ANY_IMPACT)
     pages.go("/unmatched/?sort=name")
     pages.check("unmatched-by-name", ANY_IMPACT)
     pages.go("/conflicts/?base=9992002")
-    assert f"All {MANY} conflicts this filter shows" in pages.text
+    assert f"All {shown} conflicts this filter shows" in pages.text
     pages.check("conflicts-many", ANY_IMPACT)
     pages.find("label[for=scope-filter]").click()
     pages.press("Take incoming values")
-    assert pages.h1 == f"Take incoming for all {MANY} conflicts?"
-    assert pages.find("#confirm-count").text == str(MANY) and "base 9992002" in pages.find("#confirm-filter").text
+    assert pages.h1 == f"Take incoming for all {shown} conflicts?"
+    assert pages.find("#confirm-count").text == str(shown) and "base 9992002" in pages.find("#confirm-filter").text
     pages.check("conflicts-confirm", ANY_IMPACT)
-    pages.press(f"Take incoming for all {MANY}")
-    assert f"{MANY} conflicts resolved: took the incoming value" in pages.text
-    with world.ctx.sessions() as s:
-        assert s.scalar(select(func.count(Conflict.id)).where(Conflict.status == "taken",
-                                                              Conflict.base_id == world.base_ids["9992002"])) == MANY
+    pages.press(f"Take incoming for all {shown}")
+    assert f"{shown} conflicts resolved: took the incoming value" in pages.text
+    assert (count("open"), count("taken")) == (0, taken + shown)
     pages.go("/conflicts/")
     pages.fill("person", "abc")
     pages.press("Filter")
