@@ -31,7 +31,7 @@ from .. import metrics
 from ..admin.licences import ATTAINMENT_FEATURES, require_features
 from ..context import AppContext
 from ..attainment import accept_attainment_file
-from ..db import FilePart, QueueEntry, VirtualFile, is_sqlite, session_scope, utcnow
+from ..db import FilePart, QueueEntry, ScheduledTask, VirtualFile, is_sqlite, session_scope, utcnow
 from ..errors import ChecksumMismatch, DuplicateFile, NotFound, PayloadTooLarge, ServerBusy, ValidationFailed
 from .compression import check_part, decode_part, decode_parts
 from .crypto import KeyRing
@@ -85,6 +85,15 @@ class Receipt:
 def _most_sent_bytes(cap: int, part_count: int) -> int:
     """What the parts of a file of at most ``cap`` bytes can take: gzip adds a little per block and member."""
     return cap + cap // 100 + 1024 * part_count
+
+
+def _check_task(session: Session, uploader: Uploader, task_id: int | None) -> None:
+    """An upload's TaskId must name a task of the sending base (deleted ones too: the file was made under it)."""
+    if task_id is None:
+        return
+    task = session.get(ScheduledTask, task_id)
+    if task is None or task.base_id != uploader.base_id:
+        raise NotFound(f"no task {task_id} for base {uploader.laestab}")
 
 
 def _receipt(vf: VirtualFile, duplicate: bool) -> Receipt:
@@ -187,6 +196,7 @@ class FileStore:
         with session_scope(self.ctx.sessions) as session:
             if header.data_type == "Attainment":
                 require_features(session, self.settings, *ATTAINMENT_FEATURES)
+            _check_task(session, uploader, header.task_id)
             existing = self._existing(session, uploader, header)
         if existing is not None and existing.status != "Receiving":
             return _receipt(existing, True)
