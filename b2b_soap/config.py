@@ -7,6 +7,7 @@ and reported at once, each naming its key, so an administrator fixes them in one
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 import typing
@@ -139,6 +140,12 @@ class AlertsSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    trusted_proxies: list = _opt([], "addresses or networks of reverse proxies whose X-Forwarded-For/-Proto/"
+                                     "-Host/-Port are believed (empty: none; the headers are ignored)")
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: str = _opt("data", "directory for the SQLite database, keys and attainment files")
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -151,6 +158,7 @@ class Settings:
     processing: ProcessingSettings = field(default_factory=ProcessingSettings)
     maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
     alerts: AlertsSettings = field(default_factory=AlertsSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     source: str = field(default="", compare=False, metadata={"internal": True})
 
     @property
@@ -286,6 +294,11 @@ def _check_cross_fields(settings: Settings, problems: list[str]) -> None:
         problems.append("server.tls_cert: tls_cert and tls_key must be given together")
     if settings.storage.max_part_bytes * 4 // 3 + 64 * 1024 > settings.server.max_request_bytes:
         problems.append("server.max_request_bytes: too small for one base64 part of storage.max_part_bytes")
+    for proxy in settings.web.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except (TypeError, ValueError):
+            problems.append(f"web.trusted_proxies: {proxy!r} is not an IP address or network")
     if settings.alerts.recipients:
         for trigger, addresses in settings.alerts.recipients.items():
             if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):

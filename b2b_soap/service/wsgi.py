@@ -41,6 +41,7 @@ from ..security.auth import WSSE_NS, authenticate, find_credentials
 from ..web import make_web_app
 from .admin import ADMIN_PORT_TYPE, ADMIN_SERVICE_NAME, ADMIN_SERVICES
 from .faults import SOAP_ENV, fault_envelope, incident, typed_fault
+from .proxies import TrustedProxies
 from .runtime import PRINCIPAL_KEY, Principal, Runtime, la_gate, school_gate
 from .school import PORT_TYPE, B2BStudentService
 from .types import TNS
@@ -339,4 +340,5 @@ WEB_PATH = "/la"
 
 def make_wsgi_app(ctx: AppContext) -> Callable:
     """The SOAP services, /health and /metrics, with the LA review pages mounted at /la/."""
-    return DispatcherMiddleware(B2BWsgiApp(Runtime(ctx), make_endpoints()), {WEB_PATH: make_web_app(ctx)})
+    app = DispatcherMiddleware(B2BWsgiApp(Runtime(ctx), make_endpoints()), {WEB_PATH: make_web_app(ctx)})
+    return TrustedProxies(app, ctx.settings.web.trusted_proxies)
