@@ -50,6 +50,8 @@ class ServerSettings:
                                       min=0, max=600)
     access_log: bool = _opt(True, "write an access log line per request")
     public_url: str = _opt("", "address schools use, shown in the WSDL (empty: taken from the request)")
+    allowed_hosts: list = _opt([], "without public_url: the Host names a WSDL may be asked for "
+                                   "(empty: host, localhost and 127.0.0.1); others get 400")
 
 
 @dataclass(frozen=True)

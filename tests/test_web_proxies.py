@@ -15,7 +15,8 @@ FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "b2b.la.example",
                                                (["::1", "127.0.0.0/8"], True)])
 def test_forwarded_https_marks_the_cookie_secure_only_from_a_trusted_proxy(tmp_path, database_url, proxies,
                                                                            believed) -> None:
-    env = ServiceEnv.create(tmp_path, database_url, web={"trusted_proxies": proxies})
+    env = ServiceEnv.create(tmp_path, database_url, web={"trusted_proxies": proxies},
+                            server={"allowed_hosts": ["127.0.0.1", "b2b.la.example"]})
     with running_server(env.config_path) as srv:
         page = requests.get(srv.url + "/la/sign-in", headers=FORWARDED, timeout=10)
         wsdl = requests.get(srv.url + "/B2BStudent.svc?wsdl", headers=FORWARDED, timeout=10).text

@@ -39,6 +39,7 @@ from ..errors import AuthenticationFailed, B2BError
 from ..logging_setup import new_request_id
 from ..security.auth import WSSE_NS, authenticate, find_credentials
 from ..web import make_web_app
+from .addresses import HostNotAllowed, ServiceAddress
 from .admin import ADMIN_PORT_TYPE, ADMIN_SERVICE_NAME, ADMIN_SERVICES
 from .faults import SOAP_ENV, fault_envelope, incident, typed_fault
 from .proxies import TrustedProxies
@@ -55,6 +56,7 @@ ADMIN_PATH = "/B2BAdmin.svc"
 METRICS_PATH = "/metrics"
 OPERATION_KEY = "b2b.operation"
 _FAULT_CODE = re.compile(rb"<(?:[\w.-]+:)?Code>\s*([A-Za-z]{1,64})\s*</(?:[\w.-]+:)?Code>")
+_WSDL_CACHE_ENTRIES = 8
 _FAULT_CODE_SCAN = 64 * 1024  # a fault envelope is small; never scan a large answer
 SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 REALM = "b2b-soap"
@@ -119,9 +121,12 @@ class Endpoint:
 
     def wsdl(self, url: str) -> bytes:
         with self._wsdl_lock:
-            if url not in self._wsdl:
-                self._wsdl[url] = build_wsdl(self.app, url)
-            return self._wsdl[url]
+            if url in self._wsdl:
+                return self._wsdl[url]
+            wsdl = build_wsdl(self.app, url)
+            if len(self._wsdl) < _WSDL_CACHE_ENTRIES:  # bounded: a Host may also vary by port
+                self._wsdl[url] = wsdl
+            return wsdl
 
 
 def framed(headers: list[tuple[str, str]], length: int) -> list[tuple[str, str]]:
@@ -172,6 +177,7 @@ class B2BWsgiApp:
     def __init__(self, rt: Runtime, endpoints: list[Endpoint]) -> None:
         self.runtime = rt
         self.settings = rt.ctx.settings
+        self.address = ServiceAddress(self.settings.server)
         self.endpoints = {e.path.lower(): e for e in endpoints}
         self.metrics = metrics.metrics_app(rt.ctx)
         for endpoint in endpoints:  # WSDL operation names are safe label values
@@ -237,11 +243,11 @@ class B2BWsgiApp:
         return self._soap(endpoint, environ)
 
     def _url(self, environ: dict, endpoint: Endpoint) -> str:
-        base = self.settings.server.public_url.rstrip("/")
-        if not base:
-            scheme = environ.get("wsgi.url_scheme", "http")
-            base = f"{scheme}://{environ.get('HTTP_HOST') or environ.get('SERVER_NAME', 'localhost')}"
-        return base + endpoint.path
+        try:
+            return self.address.base_url(environ) + endpoint.path
+        except HostNotAllowed:
+            raise _plain("400 Bad Request", "this server does not answer to that Host name; use its "
+                                            "address (the administrator sets server.allowed_hosts)") from None
 
     def _read_body(self, environ: dict) -> bytes:
         content_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
