@@ -42,9 +42,17 @@ class ServerSettings:
     port: int = _opt(8080, "TCP port", min=1, max=65535)
     tls_cert: str = _opt("", "PEM certificate file; with tls_key, cheroot serves HTTPS")
     tls_key: str = _opt("", "PEM private key file")
-    threads: int = _opt(8, "worker threads per process", min=1, max=256)
+    threads: int = _opt(32, "worker threads per process (a slow client holds one for up to head_seconds)",
+                        min=1, max=256)
     max_request_bytes: int = _opt(8 * 1024 * 1024, "largest HTTP request body accepted",
                                   min=64 * 1024, max=512 * 1024 * 1024)
+    max_body_bytes_in_flight: int = _opt(64 * 1024 * 1024, "request bodies held at once by one process; "
+                                         "beyond it callers get ServerBusy", min=64 * 1024,
+                                         max=8 * 1024 * 1024 * 1024)
+    head_seconds: float = _opt(10.0, "time a client has to send the start of a request body (up to the "
+                                     "end of the SOAP header) before it is cut off", min=0.5, max=600)
+    min_bytes_per_second: int = _opt(32 * 1024, "slowest upload accepted for the rest of a body "
+                                                "(after a grace of head_seconds)", min=1, max=1024 * 1024 * 1024)
     max_concurrent_uploads: int = _opt(4, "uploads processed at once", min=1, max=256)
     upload_wait_seconds: float = _opt(3.0, "how long an upload waits for a free slot before ServerBusy",
                                       min=0, max=600)
@@ -296,6 +304,8 @@ def _check_cross_fields(settings: Settings, problems: list[str]) -> None:
         problems.append("server.tls_cert: tls_cert and tls_key must be given together")
     if settings.storage.max_part_bytes * 4 // 3 + 64 * 1024 > settings.server.max_request_bytes:
         problems.append("server.max_request_bytes: too small for one base64 part of storage.max_part_bytes")
+    if settings.server.max_body_bytes_in_flight < settings.server.max_request_bytes:
+        problems.append("server.max_body_bytes_in_flight: must be at least server.max_request_bytes")
     for proxy in settings.web.trusted_proxies:
         try:
             ipaddress.ip_network(proxy, strict=False)

@@ -3,13 +3,19 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import select
+import socket
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import zeep.exceptions
 
-from server import RunningServer, running_server, zeep_client
-from service_setup import PASSWORD, ServiceEnv, fault_code
+from b2b_soap.config import ServerSettings
+from server import RunningServer, http_post, running_server, wait_for, zeep_client
+from service_setup import PASSWORD, TNS, ServiceEnv, fault_code
+from test_service_hostile import BASIC, token as token_header
 
 MB = 1024 * 1024
 
@@ -80,4 +86,92 @@ def test_parts_cannot_be_padded_past_what_the_file_can_take(tmp_path: Path, data
             except zeep.exceptions.Fault as fault:
                 codes.append(fault_code(fault, client))
         assert codes[0] == "Receiving" and "PayloadTooLarge" in codes
+    env.close()
+
+
+def _big_envelope(size: int, header: str = "") -> bytes:
+    start = (f'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="{TNS}">'
+             f"<s:Header>{header}</s:Header><s:Body><t:GetFileStatus><t:fileId>")
+    end = "</t:fileId></t:GetFileStatus></s:Body></s:Envelope>"
+    return (start + "a" * (size - len(start) - len(end)) + end).encode()
+
+
+def test_unauthenticated_bodies_are_not_read_past_the_soap_header(tmp_path: Path, database_url: str) -> None:
+    env = ServiceEnv.create(tmp_path, database_url)
+    env.add_school("9994000", "sims")
+    body = _big_envelope(8_000_000)
+    with running_server(env.config_path) as srv:
+        assert http_post(srv, _big_envelope(1000))[0] == 401
+        before = peak_rss(srv)
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: http_post(srv, body, timeout=60), range(8)))
+        assert [status for status, _, _ in answers] == [401] * 8
+        assert all(h["WWW-Authenticate"].startswith("Basic") for _, h, _ in answers)
+        growth = peak_rss(srv) - before
+        assert growth < 100 * MB, f"server peak memory grew by {growth // MB} MB"
+        token = _big_envelope(1000, token_header())
+        assert "no file" in http_post(srv, token)[2].decode()
+    env.close()
+
+
+def _slow_request(srv: RunningServer, length: int, extra_headers: str = "", first: bytes = b"") -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", int(srv.url.rsplit(":", 1)[1])), timeout=30)
+    sock.sendall((f"POST /B2BStudent.svc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml; charset=utf-8\r\n"
+                  f"Content-Length: {length}\r\n{extra_headers}\r\n").encode() + first)
+    return sock
+
+
+def _answered(sock: socket.socket) -> bytes | None:
+    """The server's answer if it has sent one (or closed), else None."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    if not readable:
+        return None
+    try:
+        return sock.recv(4096) or b"(closed)"
+    except OSError:
+        return b"(reset)"
+
+
+def test_slow_clients_are_cut_off_and_health_still_answers(tmp_path: Path, database_url: str) -> None:
+    env = ServiceEnv.create(tmp_path, database_url, server={"threads": ServerSettings().threads, "head_seconds": 2})
+    with running_server(env.config_path) as srv:
+        slow = [_slow_request(srv, 8_000_000, first=b"<") for _ in range(10)]
+        answers: dict[int, bytes] = {}
+        deadline = time.monotonic() + 60
+        while len(answers) < len(slow) and time.monotonic() < deadline:
+            for number, sock in enumerate(slow):
+                if number in answers:
+                    continue
+                answer = _answered(sock)
+                if answer is not None:
+                    answers[number] = answer
+                    continue
+                try:
+                    sock.sendall(b" ")  # one byte at a time: never idle long enough for a socket timeout
+                except OSError:
+                    answers[number] = b"(closed)"
+            assert srv.health()["database"] is True  # urlopen with a 5 s timeout
+            time.sleep(0.5)
+        for sock in slow:
+            sock.close()
+        assert len(answers) == len(slow), "slow clients were never cut off"
+        assert all(a.startswith(b"HTTP/1.1 408") or a in (b"(closed)", b"(reset)") for a in answers.values()), answers
+        assert any(a.startswith(b"HTTP/1.1 408") for a in answers.values())
+    env.close()
+
+
+def test_bytes_in_flight_are_bounded_server_wide(tmp_path: Path, database_url: str) -> None:
+    env = ServiceEnv.create(tmp_path, database_url, storage={"max_part_bytes": 100 * 1024},
+                            server={"max_request_bytes": 256 * 1024, "max_body_bytes_in_flight": 256 * 1024,
+                                    "upload_wait_seconds": 2, "min_bytes_per_second": 1})
+    env.add_school("9994000", "sims")
+    with running_server(env.config_path) as srv:
+        held = _big_envelope(200 * 1024)  # authenticated; its first 1000 bytes arrive, the rest never does
+        holder = _slow_request(srv, len(held), "Authorization: " + BASIC["Authorization"] + "\r\n", held[:1000])
+        request = _big_envelope(100 * 1024)
+        wait_for(lambda: "ServerBusy" in http_post(srv, request, headers=BASIC)[2].decode(), 20,
+                 "ServerBusy while another body holds the budget")
+        holder.close()
+        wait_for(lambda: "no file" in http_post(srv, request, headers=BASIC)[2].decode(), 20,
+                 "the budget to be free again")
     env.close()
