@@ -16,6 +16,7 @@ from ..db import Licence
 from ..errors import NotFound, ValidationFailed
 from ..licensing import (FEATURES, LicenceError, generate_keypair, issue_licence, load_private_key,
                          verify_licence)
+from ..private_files import owner_only
 from .common import admin_session, cli_actor, emit, emit_one, options, read_password, settings_from_args
 
 __all__ = ["register"]
@@ -74,7 +75,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_init(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     password = (lambda: read_password(args, f"Password for {args.admin_user}: ")) if args.admin_user else None
-    steps = initialise(settings, cli_actor(), args.admin_user, password)
+    with owner_only():  # the database, its WAL and the key are for the server's user only
+        steps = initialise(settings, cli_actor(), args.admin_user, password)
     emit(args, [{"step": what, "result": result} for what, result in steps], ["step", "result"])
     return 0
 
