@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import ipaddress
 import os
 import tomllib
 import typing
@@ -42,14 +43,24 @@ class ServerSettings:
     port: int = _opt(8080, "TCP port", min=1, max=65535)
     tls_cert: str = _opt("", "PEM certificate file; with tls_key, cheroot serves HTTPS")
     tls_key: str = _opt("", "PEM private key file")
-    threads: int = _opt(8, "worker threads per process", min=1, max=256)
+    threads: int = _opt(32, "worker threads per process (a slow client holds one for up to head_seconds)",
+                        min=1, max=256)
     max_request_bytes: int = _opt(8 * 1024 * 1024, "largest HTTP request body accepted",
                                   min=64 * 1024, max=512 * 1024 * 1024)
+    max_body_bytes_in_flight: int = _opt(64 * 1024 * 1024, "request bodies held at once by one process; "
+                                         "beyond it callers get ServerBusy", min=64 * 1024,
+                                         max=8 * 1024 * 1024 * 1024)
+    head_seconds: float = _opt(10.0, "time a client has to send the start of a request body (up to the "
+                                     "end of the SOAP header) before it is cut off", min=0.5, max=600)
+    min_bytes_per_second: int = _opt(32 * 1024, "slowest upload accepted for the rest of a body "
+                                                "(after a grace of head_seconds)", min=1, max=1024 * 1024 * 1024)
     max_concurrent_uploads: int = _opt(4, "uploads processed at once", min=1, max=256)
     upload_wait_seconds: float = _opt(3.0, "how long an upload waits for a free slot before ServerBusy",
                                       min=0, max=600)
     access_log: bool = _opt(True, "write an access log line per request")
     public_url: str = _opt("", "address schools use, shown in the WSDL (empty: taken from the request)")
+    allowed_hosts: list = _opt([], "without public_url: the Host names a WSDL may be asked for "
+                                   "(empty: host, localhost and 127.0.0.1); others get 400")
 
 
 @dataclass(frozen=True)
@@ -151,6 +162,12 @@ class AlertsSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    trusted_proxies: list = _opt([], "addresses or networks of reverse proxies whose X-Forwarded-For/-Proto/"
+                                     "-Host/-Port are believed (empty: none; the headers are ignored)")
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: str = _opt("data", "directory for the SQLite database, keys and attainment files")
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -164,6 +181,7 @@ class Settings:
     processing: ProcessingSettings = field(default_factory=ProcessingSettings)
     maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
     alerts: AlertsSettings = field(default_factory=AlertsSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     source: str = field(default="", compare=False, metadata={"internal": True})
 
     @property
@@ -321,6 +339,13 @@ def _check_cross_fields(settings: Settings, problems: list[str]) -> None:
         problems.append("server.tls_cert: tls_cert and tls_key must be given together")
     if settings.storage.max_part_bytes * 4 // 3 + 64 * 1024 > settings.server.max_request_bytes:
         problems.append("server.max_request_bytes: too small for one base64 part of storage.max_part_bytes")
+    if settings.server.max_body_bytes_in_flight < settings.server.max_request_bytes:
+        problems.append("server.max_body_bytes_in_flight: must be at least server.max_request_bytes")
+    for proxy in settings.web.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except (TypeError, ValueError):
+            problems.append(f"web.trusted_proxies: {proxy!r} is not an IP address or network")
     if settings.alerts.recipients:
         for trigger, addresses in settings.alerts.recipients.items():
             if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):

@@ -3,9 +3,30 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterable, Iterator
 
-__all__ = ["write_private_file"]
+__all__ = ["write_private_file", "owner_only", "OWNER_ONLY_UMASK", "open_to_others"]
+
+OWNER_ONLY_UMASK = 0o077
+
+
+@contextmanager
+def owner_only() -> Iterator[None]:
+    """Files and directories created in the block are for this user only (umask 077)."""
+    previous = os.umask(OWNER_ONLY_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def open_to_others(paths: Iterable[Path]) -> list[Path]:
+    """Those of ``paths`` that exist and that other users (group or world) may read or write."""
+    return [path for path in paths
+            if path.exists() and stat.S_IMODE(path.stat().st_mode) & (stat.S_IRWXG | stat.S_IRWXO)]
 
 
 def write_private_file(path: Path, data: bytes, mode: int = 0o600, gid: int | None = None) -> None:

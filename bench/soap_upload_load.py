@@ -38,12 +38,13 @@ ACTION = f'"{TNS}/IB2BStudentService/UploadFile"'
 BASIC = "Basic " + base64.b64encode(f"sims:{PASSWORD}".encode()).decode()
 
 
-def envelope(data: bytes, content: bytes, guid: str) -> bytes:
+def envelope(data: bytes, content: bytes, guid: str, part: int = 1, parts: int = 1, total: int | None = None) -> bytes:
+    """An UploadFile envelope carrying ``content`` (gzip) as part ``part`` of ``data``."""
     return (f'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
             f'<UploadFile xmlns="{TNS}"><header><FileGuid>{guid}</FileGuid><DataType>Student</DataType>'
-            f'<FileName>pupils.xml</FileName><TotalBytes>{len(data)}</TotalBytes>'
+            f'<FileName>pupils.xml</FileName><TotalBytes>{len(data) if total is None else total}</TotalBytes>'
             f'<Sha256>{hashlib.sha256(data).hexdigest()}</Sha256><Compression>Gzip</Compression>'
-            f'<PartNumber>1</PartNumber><PartCount>1</PartCount></header><content>').encode() \
+            f'<PartNumber>{part}</PartNumber><PartCount>{parts}</PartCount></header><content>').encode() \
         + base64.b64encode(content) + b"</content></UploadFile></s:Body></s:Envelope>"
 
 

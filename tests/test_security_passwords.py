@@ -4,9 +4,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from b2b_soap.config import SecuritySettings
-from b2b_soap.db import User
+from b2b_soap.db import User, session_scope
+from b2b_soap.errors import AccountLocked, AuthenticationFailed
 from b2b_soap.security import (PasswordPolicyError, check_policy, hash_password, is_locked, record_failure,
                                record_success, unlock, verify_password)
+from b2b_soap.security.auth import Credentials, VerificationCache, authenticate
 
 NOW = datetime(2026, 3, 1, 9, 0, 0)
 
@@ -82,3 +84,39 @@ def test_success_clears_the_count_and_records_the_sign_in():
     record_success(user, NOW + timedelta(seconds=5))
     assert user.failed_logins == 0 and user.first_failed_at is None
     assert user.last_login_at == NOW + timedelta(seconds=5)
+
+
+def test_an_expired_lock_starts_a_new_count():
+    security = SecuritySettings(lockout_threshold=2, lockout_window_seconds=86400, lockout_seconds=60)
+    user = _user()
+    record_failure(user, security, NOW)
+    assert record_failure(user, security, NOW + timedelta(seconds=1))
+    assert not record_failure(user, security, NOW + timedelta(seconds=120))
+    assert not is_locked(user, NOW + timedelta(seconds=121)) and user.failed_logins == 1
+    assert record_failure(user, security, NOW + timedelta(seconds=130))
+    assert is_locked(user, NOW + timedelta(seconds=131))
+
+
+class _CountingCache(VerificationCache):
+    """The real cache, counting how often a password was checked."""
+
+    def __init__(self) -> None:
+        super().__init__(ttl_seconds=0)
+        self.checks = 0
+
+    def verify(self, username: str, password: str, stored: str) -> bool:
+        self.checks += 1
+        return super().verify(username, password, stored)
+
+
+def test_a_locked_account_checks_the_password_like_any_other(ctx):
+    with session_scope(ctx.sessions) as session:
+        session.add(User(username="locked", password_hash=hash_password("right password!"), kind="la",
+                         failed_logins=0, locked=True))
+    cache = _CountingCache()
+    for password in ("right password!", "wrong password!"):
+        with pytest.raises(AccountLocked):
+            authenticate(ctx.sessions, ctx.settings.security, Credentials("locked", password, "basic"), cache)
+    with pytest.raises(AuthenticationFailed):
+        authenticate(ctx.sessions, ctx.settings.security, Credentials("nobody", "wrong password!", "basic"), cache)
+    assert cache.checks == 3

@@ -87,7 +87,11 @@ def test_school_sees_only_its_own_base(env: ServiceEnv) -> None:
         admin = zeep_client(srv, "la-admin", PASSWORD, admin=True)
         download = admin.service.QueueDownload(laestabs={"string": ["9994000"]}, fileName="x.xml",
                                                dataType="Student", content=b"x")[0]
+        own = student_file("9994001")
+        under_sims_task = file_header(other, own)
+        under_sims_task.TaskId = task.TaskId
         for call in (lambda: other.service.GetFileStatus(fileId=receipt.FileId),
+                     lambda: other.service.UploadFile(header=under_sims_task, content=own),
                      lambda: other.service.DownloadFile(fileId=download),
                      lambda: other.service.AcknowledgeDownload(fileId=download),
                      lambda: other.service.DeleteScheduledTask(taskId=task.TaskId),

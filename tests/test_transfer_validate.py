@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def test_attainment_header_has_task_and_hierarchy() -> None:
 
 @pytest.mark.parametrize("name, line, text", [
     ("student-invalid-missing-surname.xml", 17, "Expected is ( Surname )"),
-    ("student-invalid-bad-date.xml", 123, "'2015-02-30' is not a valid value"),
+    ("student-invalid-bad-date.xml", 123, "DOB is not a valid DateType"),
     ("student-invalid-xxe.xml", 1, "DOCTYPE"),
     ("student-invalid-not-xml.xml", 1, "Start tag expected"),
     ("student-invalid-wrong-root.xml", 2, "No matching global declaration"),
@@ -64,6 +65,17 @@ def test_invalid_examples_are_rejected_with_line(name: str, line: int, text: str
     assert result.errors[0].line == line
     assert text in result.errors[0].message
     assert NS not in result.errors[0].message  # namespaces are stripped for readability
+
+
+def test_schema_errors_name_element_and_rule_but_never_the_value() -> None:
+    data = _student(3)
+    upn, dob = (re.search(rb"<%s>([^<]+)<" % tag, data).group(1) for tag in (b"UPN", b"DOB"))
+    data = data.replace(b"<UPN>" + upn, b"<UPN>ZZ9Q", 1).replace(b"<DOB>" + dob, b"<DOB>2015-13-45", 1)
+    result = validate_transfer(data, "Student")
+    messages = [error.message for error in result.errors]
+    assert messages == ["UPN does not match the UPN pattern", "DOB is not a valid DateType"]
+    assert all(error.line > 0 for error in result.errors)
+    assert not any("ZZ9Q" in m or "2015-13-45" in m for m in messages)
 
 
 def test_a_file_of_the_other_kind_is_rejected() -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from ..db import Group, GroupMember, GroupPermission, User
 from ..errors import NotFound, ValidationFailed
 from ..security import LA_PROCESSES, LEVELS, SCHOOL_PROCESSES, audit
-from .users import get_user
+from .users import end_web_sessions, get_user
 
 __all__ = ["PROCESSES", "add_group", "get_group", "list_groups", "grant", "add_member", "remove_member",
            "process_name", "level_name"]
@@ -75,6 +75,9 @@ def grant(session: Session, actor: str, group_name: str, process: str, level: st
     if row is None:
         row = GroupPermission(group_id=group.id, process=process, level=level)
         session.add(row)
+    if LEVELS.index(level) < LEVELS.index(row.level):
+        members = session.scalars(select(GroupMember.user_id).where(GroupMember.group_id == group.id))
+        end_web_sessions(session, list(members))
     row.level = level
     audit(session, actor, "group.grant", "group", group.name, before, {"process": process, "level": level})
     return row
@@ -94,4 +97,5 @@ def remove_member(session: Session, actor: str, group_name: str, username: str) 
     if row is None:
         raise NotFound(f"user {user.username!r} is not in group {group.name!r}")
     session.delete(row)
+    end_web_sessions(session, [user.id])
     audit(session, actor, "group.member_remove", "group", group.name, {"member": user.username}, None)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..config import SecuritySettings
-from ..db import Base, Group, GroupMember, User, utcnow
+from ..db import Base, Group, GroupMember, User, WebSession, utcnow
 from ..errors import NotFound, ValidationFailed
 from ..security import PasswordPolicyError, audit, check_policy, hash_password, is_locked, unlock
 from .bases import get_base
 
-__all__ = ["add_user", "get_user", "list_users", "set_password", "lock_user", "unlock_user", "require_policy"]
+__all__ = ["add_user", "get_user", "list_users", "set_password", "lock_user", "unlock_user", "require_policy",
+           "end_web_sessions"]
 
 
 def _snapshot(user: User, laestab: str | None) -> dict[str, Any]:
@@ -32,6 +33,11 @@ def require_policy(password: str, security: SecuritySettings) -> str:
 
 def _policy_hash(password: str, security: SecuritySettings) -> str:
     return hash_password(require_policy(password, security))
+
+
+def end_web_sessions(session: Session, user_ids: list[int]) -> None:
+    """Sign these users out of the web pages: their access has just changed."""
+    session.execute(delete(WebSession).where(WebSession.user_id.in_(user_ids)))
 
 
 def get_user(session: Session, username: str) -> User:
@@ -84,6 +90,7 @@ def set_password(session: Session, security: SecuritySettings, actor: str, usern
     """Replace a password (policy-checked); audited without the hash."""
     user = get_user(session, username)
     user.password_hash = _policy_hash(password, security)
+    end_web_sessions(session, [user.id])
     audit(session, actor, "user.passwd", "user", user.username, detail="password changed")
 
 
@@ -92,6 +99,7 @@ def lock_user(session: Session, actor: str, username: str) -> User:
     user = get_user(session, username)
     before = {"locked": is_locked(user, utcnow())}
     user.locked = True
+    end_web_sessions(session, [user.id])
     audit(session, actor, "user.lock", "user", user.username, before, {"locked": True})
     return user
 
@@ -101,5 +109,6 @@ def unlock_user(session: Session, actor: str, username: str) -> User:
     user = get_user(session, username)
     before = {"locked": is_locked(user, utcnow()), "failed_logins": user.failed_logins}
     unlock(user)
+    end_web_sessions(session, [user.id])
     audit(session, actor, "user.unlock", "user", user.username, before, {"locked": False, "failed_logins": 0})
     return user

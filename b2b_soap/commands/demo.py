@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..admin.demo import (DEFAULT_PASSWORD, DEMO_BASES, LA_ADMIN_USER, DemoOptions, DemoResult, build_demo,
                           school_username)
+from ..private_files import owner_only
 from .common import emit
 from .progress import StderrProgress
 
@@ -69,7 +70,8 @@ def _print_summary(args: argparse.Namespace, result: DemoResult) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     options = DemoOptions(args.data_dir, args.port, args.persons, args.password, args.seed)
-    result = build_demo(options, StderrProgress())
+    with owner_only():  # the demo holds personal-looking data: for this user only
+        result = build_demo(options, StderrProgress())
     _print_summary(args, result)
     if args.no_serve:
         return 0

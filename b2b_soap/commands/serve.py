@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
+from ..private_files import OWNER_ONLY_UMASK
 from .common import settings_from_args
 
 __all__ = ["register", "handler", "main", "METRICS_DIR_NAME"]
@@ -45,7 +48,6 @@ def register(subparsers) -> None:
 
 def _metrics_dir(settings) -> str:
     """Set PROMETHEUS_MULTIPROC_DIR (before prometheus-client is imported) and empty it."""
-    from pathlib import Path
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or str(settings.data_path.resolve() / METRICS_DIR_NAME)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
     path = Path(directory)
@@ -53,6 +55,23 @@ def _metrics_dir(settings) -> str:
     for stale in path.glob("*.db"):  # counters of an earlier run
         stale.unlink(missing_ok=True)
     return directory
+
+
+def _warn_open_files(settings) -> None:
+    """Warn about the configuration, key and SQLite files when other local users may read them."""
+    from sqlalchemy import make_url
+
+    from ..db import is_sqlite
+    from ..private_files import open_to_others
+
+    paths = [Path(settings.source)] if settings.source else []
+    paths.append(settings.key_path)
+    if is_sqlite(settings.database_url):
+        database = Path(make_url(settings.database_url).database or "")
+        paths += [database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")]
+    for path in open_to_others(paths):
+        logging.getLogger("b2b_soap.server").warning(
+            "%s can be read by other users of this machine; make it private: chmod 600 %s", path, path)
 
 
 def handler(args: argparse.Namespace) -> int:
@@ -83,6 +102,8 @@ def handler(args: argparse.Namespace) -> int:
 
     configure_logging(json=args.log_json, level=args.log_level)
     quiet_spyne_logs()
+    os.umask(OWNER_ONLY_UMASK)  # the WAL, attainment files and metrics it creates are for this user only
+    _warn_open_files(settings)
     starters = [] if args.no_background else None
     try:
         if workers > 1:

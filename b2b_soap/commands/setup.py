@@ -18,6 +18,7 @@ from ..admin.users import require_policy
 from ..errors import NotFound, ServerBusy, ValidationFailed
 from ..licensing import (FEATURES, LicenceError, generate_keypair, issue_licence, load_private_key,
                          verify_licence)
+from ..private_files import owner_only
 from .common import (admin_session, cli_actor, database_reason, emit, emit_one, options, read_password,
                      settings_from_args)
 
@@ -82,7 +83,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         secret = require_policy(password(), settings.security)
         password = lambda: secret  # noqa: E731
     try:
-        steps = initialise(settings, cli_actor(), args.admin_user, password)
+        with owner_only():  # the database, its WAL and the key are for the server's user only
+            steps = initialise(settings, cli_actor(), args.admin_user, password)
     except DBAPIError as exc:
         shown = make_url(settings.database_url).render_as_string(hide_password=True)
         raise ServerBusy(f"cannot use the database {shown}: {database_reason(exc)}; check [database] url "

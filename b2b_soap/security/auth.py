@@ -174,12 +174,14 @@ def authenticate(sessions: sessionmaker[Session], settings: Settings, credential
     error: Exception | None = None
     with session_scope(sessions) as session:
         user = session.scalar(select(User).where(User.username == credentials.username))
+        # verified before the lock is looked at, so a locked account costs the time of any other
+        verified = cache.verify(credentials.username, credentials.password,
+                                user.password_hash if user else _dummy_hash())
         if user is not None and is_locked(user, now):
             _failure(session, user, credentials, settings, now, "account locked")
             error = AccountLocked("the account is locked after repeated failed sign-ins; "
                                   "ask the LA to unlock it or wait")
-        elif not cache.verify(credentials.username, credentials.password,
-                              user.password_hash if user else _dummy_hash()) or user is None:
+        elif not verified or user is None:
             _failure(session, user, credentials, settings, now, "unknown user" if user is None else "wrong password")
             error = AuthenticationFailed("the user name or password is not correct")
             if user is not None and is_locked(user, now):

@@ -15,6 +15,8 @@ def is_locked(user: User, now: datetime) -> bool:
 
 def record_failure(user: User, settings: SecuritySettings, now: datetime) -> bool:
     """Count one failed sign-in; return True when this failure locks the account."""
+    if user.locked_until is not None and user.locked_until <= now:  # an expired lock starts a new count
+        user.locked_until, user.first_failed_at = None, None
     window = timedelta(seconds=settings.lockout_window_seconds)
     if user.first_failed_at is None or now - user.first_failed_at > window:
         user.first_failed_at, user.failed_logins = now, 0

@@ -154,7 +154,7 @@ def make_server(ctx: AppContext, sock: socket.socket | None = None) -> wsgi.Serv
     bind_addr = (server_settings.host, server_settings.port) if sock is None else sock.getsockname()[:2]
     server = server_class(bind_addr, AccessLog(app) if server_settings.access_log else app,
                           numthreads=server_settings.threads, server_name="b2b-soap",
-                          request_queue_size=128, timeout=60)
+                          request_queue_size=128, timeout=server_settings.head_seconds)
     if sock is not None:
         server.inherited_socket = sock
     server.max_request_body_size = server_settings.max_request_bytes

@@ -1,13 +1,15 @@
 """The WSGI application: the SOAP endpoints behind a front that refuses before spyne parses.
 
-For each POST the front, in order: refuses SOAP 1.2 (415, as WCF's BasicHttpBinding does)
-and bodies over ``server.max_request_bytes`` (413, from Content-Length before reading);
-parses the envelope itself with entities, DTDs and network off (any DTD, malformed XML or
-a non-SOAP-1.1 document gets a clean fault); answers ``MustUnderstand`` for unknown
-mandatory headers; checks the operation and the SOAPAction; finds credentials (HTTP Basic
-or a UsernameToken; none: 401 with a Basic challenge), authenticates and gates the caller;
-and only then hands the request to spyne. ``?wsdl`` / ``?singleWsdl`` and ``/health`` need
-no credentials.
+For each POST the front, in order: refuses SOAP 1.2 (415, as WCF's BasicHttpBinding does),
+charsets other than UTF-8 (a fault) and bodies over ``server.max_request_bytes`` (413, from
+Content-Length before reading); finds credentials (HTTP Basic, or a UsernameToken read from
+the body's first bytes, up to the operation element; none: 401 with a Basic challenge),
+authenticates and gates the caller; only then reads the rest of the body, within the
+process's budget of bytes in flight (``bodies``); parses the envelope itself with entities,
+DTDs and network off (any DTD, malformed XML or a non-SOAP-1.1 document gets a clean
+fault); answers ``MustUnderstand`` for unknown mandatory headers; checks the operation and
+the SOAPAction; and hands the request to spyne. ``?wsdl`` / ``?singleWsdl`` and ``/health``
+need no credentials.
 
 ``/metrics`` (Prometheus text, no credentials: restrict it at the reverse proxy) is
 answered here too. Every request gets a request id (in the log context and the
@@ -22,10 +24,10 @@ import logging
 import re
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from cheroot.errors import MaxSizeExceeded
 from lxml import etree
 from spyne import Application
 from spyne.server.wsgi import WsgiApplication
@@ -40,8 +42,12 @@ from ..errors import AuthenticationFailed, B2BError
 from ..logging_setup import new_request_id
 from ..security.auth import WSSE_NS, authenticate, find_credentials
 from ..web import make_web_app
+from .addresses import HostNotAllowed, ServiceAddress
 from .admin import ADMIN_PORT_TYPE, ADMIN_SERVICE_NAME, ADMIN_SERVICES
+from .bodies import SAFE_XML, ByteBudget, RequestBody, check_encoding, read_client
 from .faults import SOAP_ENV, fault_envelope, incident, typed_fault
+from .proxies import TrustedProxies
+from .refusals import Refusal, fault as _fault, plain as _plain
 from .runtime import PRINCIPAL_KEY, Principal, Runtime, la_gate, school_gate
 from .school import PORT_TYPE, B2BStudentService
 from .types import TNS
@@ -55,6 +61,7 @@ ADMIN_PATH = "/B2BAdmin.svc"
 METRICS_PATH = "/metrics"
 OPERATION_KEY = "b2b.operation"
 _FAULT_CODE = re.compile(rb"<(?:[\w.-]+:)?Code>\s*([A-Za-z]{1,64})\s*</(?:[\w.-]+:)?Code>")
+_WSDL_CACHE_ENTRIES = 8
 _FAULT_CODE_SCAN = 64 * 1024  # a fault envelope is small; never scan a large answer
 SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 REALM = "b2b-soap"
@@ -70,23 +77,6 @@ def quiet_spyne_logs() -> None:
                  "spyne.application.server", "spyne.application", "spyne.server.wsgi", "spyne.protocol.xml",
                  "spyne.model.complex"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
-
-
-class Refusal(Exception):
-    """A request refused before spyne: an HTTP status with a SOAP fault or a short text."""
-
-    def __init__(self, status: str, body: bytes, content_type: str = "text/xml; charset=utf-8",
-                 headers: Iterable[tuple[str, str]] = ()) -> None:
-        super().__init__(status)
-        self.status, self.body, self.content_type, self.headers = status, body, content_type, list(headers)
-
-
-def _fault(code: str, message: str, **kwargs: Any) -> Refusal:
-    return Refusal("500 Internal Server Error", fault_envelope(code, message, **kwargs))
-
-
-def _plain(status: str, message: str, headers: Iterable[tuple[str, str]] = ()) -> Refusal:
-    return Refusal(status, (message + "\n").encode(), "text/plain; charset=utf-8", headers)
 
 
 class _SpyneWsgi(WsgiApplication):
@@ -119,9 +109,12 @@ class Endpoint:
 
     def wsdl(self, url: str) -> bytes:
         with self._wsdl_lock:
-            if url not in self._wsdl:
-                self._wsdl[url] = build_wsdl(self.app, url)
-            return self._wsdl[url]
+            if url in self._wsdl:
+                return self._wsdl[url]
+            wsdl = build_wsdl(self.app, url)
+            if len(self._wsdl) < _WSDL_CACHE_ENTRIES:  # bounded: a Host may also vary by port
+                self._wsdl[url] = wsdl
+            return wsdl
 
 
 def framed(headers: list[tuple[str, str]], length: int) -> list[tuple[str, str]]:
@@ -129,19 +122,6 @@ def framed(headers: list[tuple[str, str]], length: int) -> list[tuple[str, str]]
     strict HTTP parsers (RFC 9112 section 6.3)."""
     kept = [(k, v) for k, v in headers if k.lower() not in ("content-length", "transfer-encoding")]
     return kept + [("Content-Length", str(length))]
-
-
-def _read_input(stream, size: int, limit: int) -> bytes:
-    """Up to ``size`` bytes of the request body; a chunked body (no Content-Length) is read
-    by cheroot, which refuses one over ``max_request_body_size`` with a plain IOError."""
-    try:
-        return stream.read(size)
-    except ValueError:
-        raise _plain("400 Bad Request", "the chunked request body is malformed") from None
-    except (OSError, MaxSizeExceeded) as exc:
-        if "Too Large" not in str(exc):
-            raise
-        raise _plain("413 Payload Too Large", f"the request is larger than {limit} bytes") from None
 
 
 def _mandatory(element: etree._Element) -> bool:
@@ -153,11 +133,13 @@ def _mandatory(element: etree._Element) -> bool:
 
 def _parse_envelope(body: bytes) -> tuple[etree._Element | None, etree._Element]:
     """(Header or None, the operation element) of a SOAP 1.1 request, or a Refusal."""
-    parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False,
-                             remove_comments=True, remove_pis=True)
+    check_encoding(body[:512])
     try:
-        root = etree.fromstring(body, parser)
+        root = etree.fromstring(body, etree.XMLParser(**SAFE_XML))
     except etree.XMLSyntaxError as exc:
+        if "encoding" in exc.msg.lower():
+            raise _fault("ValidationFailed", f"the request is not valid UTF-8 ({exc.msg}): send SOAP "
+                                             "requests in UTF-8") from None
         raise _fault("ValidationFailed", f"the request is not well-formed XML: {exc.msg}") from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
@@ -185,6 +167,8 @@ class B2BWsgiApp:
     def __init__(self, rt: Runtime, endpoints: list[Endpoint]) -> None:
         self.runtime = rt
         self.settings = rt.ctx.settings
+        self.address = ServiceAddress(self.settings.server)
+        self.budget = ByteBudget(self.settings.server.max_body_bytes_in_flight)
         self.endpoints = {e.path.lower(): e for e in endpoints}
         self.metrics = metrics.metrics_app(rt.ctx)
         for endpoint in endpoints:  # WSDL operation names are safe label values
@@ -207,6 +191,8 @@ class B2BWsgiApp:
             refusal = self._discard_unread_chunks(environ, refusal)
             status, body = refusal.status, refusal.body
             headers = [("Content-Type", refusal.content_type)] + refusal.headers
+        except (TimeoutError, ConnectionError):
+            raise  # the client was too slow or went away: the HTTP server answers 408 or closes
         except Exception as exc:  # never a plain-text 500 with a traceback
             status, body = "500 Internal Server Error", fault_envelope("InternalError", incident(exc, "wsgi").message)
             headers = [("Content-Type", "text/xml; charset=utf-8")]
@@ -228,7 +214,7 @@ class B2BWsgiApp:
             return refusal
         limit = self.settings.server.max_request_bytes
         try:
-            while _read_input(environ["wsgi.input"], 64 * 1024, limit):
+            while read_client(environ["wsgi.input"].read, 64 * 1024, limit):
                 pass
         except Refusal as instead:
             return instead
@@ -265,35 +251,21 @@ class B2BWsgiApp:
         return self._soap(endpoint, environ)
 
     def _url(self, environ: dict, endpoint: Endpoint) -> str:
-        base = self.settings.server.public_url.rstrip("/")
-        if not base:
-            scheme = environ.get("wsgi.url_scheme", "http")
-            base = f"{scheme}://{environ.get('HTTP_HOST') or environ.get('SERVER_NAME', 'localhost')}"
-        return base + endpoint.path
-
-    def _read_body(self, environ: dict) -> bytes:
-        content_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
-        if content_type == "application/soap+xml":
-            raise _plain("415 Unsupported Media Type",
-                         "SOAP 1.2 (application/soap+xml) is not supported: send SOAP 1.1 as text/xml")
-        if content_type not in ("text/xml", "application/xml"):
-            raise _plain("415 Unsupported Media Type", f"content type {content_type or '(none)'} is not "
-                                                       "supported: send SOAP 1.1 as text/xml")
-        limit = self.settings.server.max_request_bytes
         try:
-            length = int(environ.get("CONTENT_LENGTH") or -1)
-        except ValueError:
-            raise _plain("400 Bad Request", "Content-Length is not a number") from None
-        if length > limit:
-            raise _plain("413 Payload Too Large", f"the request is larger than {limit} bytes; "
-                                                  "send large files in parts (see GetServerInfo)")
-        body = _read_input(environ["wsgi.input"], length if length >= 0 else limit + 1, limit)
-        if len(body) > limit:
-            raise _plain("413 Payload Too Large", f"the request is larger than {limit} bytes")
-        return body
+            return self.address.base_url(environ) + endpoint.path
+        except HostNotAllowed:
+            raise _plain("400 Bad Request", "this server does not answer to that Host name; use its "
+                                            "address (the administrator sets server.allowed_hosts)") from None
 
     def _soap(self, endpoint: Endpoint, environ: dict):
-        body = self._read_body(environ)
+        body = RequestBody(environ, self.settings.server)
+        with ExitStack() as held:
+            with body.drained_on_refusal():  # nothing past the SOAP Header is kept for an unknown caller
+                principal = self._caller(endpoint, environ, body)
+                held.enter_context(self.budget.hold(body.expected, self.settings.server.upload_wait_seconds))
+            return self._call(endpoint, environ, body.read_rest(), principal)
+
+    def _call(self, endpoint: Endpoint, environ: dict, body: bytes, principal: Principal):
         header, call = _parse_envelope(body)
         name = etree.QName(call)
         if name.namespace != TNS or name.localname not in endpoint.operations:
@@ -304,7 +276,7 @@ class B2BWsgiApp:
         if action and action != soap_action(endpoint.port_type, name.localname):
             raise _fault("ValidationFailed", f"SOAPAction {action!r} does not match the operation "
                                              f"{name.localname!r} in the body")
-        environ[PRINCIPAL_KEY] = self._caller(endpoint, environ, header)
+        environ[PRINCIPAL_KEY] = principal
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         captured: dict[str, Any] = {}
@@ -315,7 +287,11 @@ class B2BWsgiApp:
         chunks = endpoint.spyne(environ, capture)
         return captured["status"], list(captured["headers"]), b"".join(chunks)
 
-    def _caller(self, endpoint: Endpoint, environ: dict, header: etree._Element | None) -> Principal:
+    def _caller(self, endpoint: Endpoint, environ: dict, body: RequestBody) -> Principal:
+        header = body.read_head()
+        operation = etree.QName(body.operation) if body.operation else None
+        if operation is not None and operation.namespace == TNS and operation.localname in endpoint.operations:
+            environ[OPERATION_KEY] = operation.localname  # counted in metrics even when refused
         credentials = find_credentials(environ, header)
         challenge = [("WWW-Authenticate", f'Basic realm="{REALM}"')]
         if credentials is None:
@@ -368,4 +344,5 @@ WEB_PATH = "/la"
 
 def make_wsgi_app(ctx: AppContext) -> Callable:
     """The SOAP services, /health and /metrics, with the LA review pages mounted at /la/."""
-    return DispatcherMiddleware(B2BWsgiApp(Runtime(ctx), make_endpoints()), {WEB_PATH: make_web_app(ctx)})
+    app = DispatcherMiddleware(B2BWsgiApp(Runtime(ctx), make_endpoints()), {WEB_PATH: make_web_app(ctx)})
+    return TrustedProxies(app, ctx.settings.web.trusted_proxies)

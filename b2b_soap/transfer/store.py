@@ -18,13 +18,12 @@ import hashlib
 import re
 import threading
 import uuid
-import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterator
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,9 +31,9 @@ from .. import alerts, metrics
 from ..admin.licences import ATTAINMENT_FEATURES, require_features
 from ..context import AppContext
 from ..attainment import accept_attainment_file
-from ..db import FilePart, QueueEntry, VirtualFile, is_sqlite, session_scope, utcnow
+from ..db import FilePart, QueueEntry, ScheduledTask, VirtualFile, is_sqlite, session_scope, utcnow
 from ..errors import ChecksumMismatch, DuplicateFile, NotFound, PayloadTooLarge, ServerBusy, ValidationFailed
-from .compression import decode_part
+from .compression import check_part, decode_part, decode_parts
 from .crypto import KeyRing
 from .errors import CorruptCompressionError, PayloadTooLargeError, UnknownCompressionError
 from .validate import FileError, check_header, validate_transfer
@@ -87,6 +86,20 @@ class Receipt:
     received_utc: datetime
 
 
+def _most_sent_bytes(cap: int, part_count: int) -> int:
+    """What the parts of a file of at most ``cap`` bytes can take: gzip adds a little per block and member."""
+    return cap + cap // 100 + 1024 * part_count
+
+
+def _check_task(session: Session, uploader: Uploader, task_id: int | None) -> None:
+    """An upload's TaskId must name a task of the sending base (deleted ones too: the file was made under it)."""
+    if task_id is None:
+        return
+    task = session.get(ScheduledTask, task_id)
+    if task is None or task.base_id != uploader.base_id:
+        raise NotFound(f"no task {task_id} for base {uploader.laestab}")
+
+
 def _receipt(vf: VirtualFile, duplicate: bool) -> Receipt:
     return Receipt(vf.id, vf.status, duplicate, vf.parts_received, vf.received_at)
 
@@ -119,30 +132,15 @@ def _check_header(header: UploadHeader) -> UploadHeader:
                         header.created_utc)
 
 
-def _decode(content: bytes, compression: str, cap: int) -> bytes:
+@contextmanager
+def _decoding(cap: int) -> Iterator[None]:
+    """Turn decompression errors into the faults a client can act on."""
     try:
-        return decode_part(content, compression, cap)  # type: ignore[arg-type]
+        yield
     except PayloadTooLargeError:
         raise PayloadTooLarge(f"the content decompresses to more than {cap} bytes") from None
     except (CorruptCompressionError, UnknownCompressionError) as exc:
         raise ValidationFailed(f"content cannot be decompressed: {exc}") from None
-
-
-def _gunzip_members(content: bytes, cap: int) -> bytes:
-    """Decompress a (possibly multi-member) gzip stream, never producing more than ``cap`` bytes."""
-    out, rest = [], content
-    while rest:
-        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            out.append(decompressor.decompress(rest, cap + 1 - sum(map(len, out))))
-        except zlib.error as exc:
-            raise ValidationFailed(f"content cannot be decompressed: {exc}") from None
-        if sum(map(len, out)) > cap:
-            raise PayloadTooLarge(f"the content decompresses to more than {cap} bytes")
-        if not decompressor.eof:
-            raise ValidationFailed("content cannot be decompressed: gzip stream is truncated")
-        rest = decompressor.unused_data
-    return b"".join(out)
 
 
 def read_content(keyring: KeyRing, vf: VirtualFile, cap: int | None = None) -> bytes:
@@ -150,9 +148,11 @@ def read_content(keyring: KeyRing, vf: VirtualFile, cap: int | None = None) -> b
     if vf.content is None:
         raise NotFound(f"file {vf.id} has no content (deleted or still receiving)")
     raw = keyring.decrypt(vf.content, vf.id.encode())
-    if vf.content_compression == "Gzip":
-        return _gunzip_members(raw, cap if cap is not None else vf.total_bytes)
-    return raw
+    if vf.content_compression != "Gzip":
+        return raw
+    cap = cap if cap is not None else vf.total_bytes
+    with _decoding(cap):
+        return decode_parts((raw,), "Gzip", cap, members=True)
 
 
 def file_errors(errors: list[FileError]) -> list[dict]:
@@ -200,6 +200,7 @@ class FileStore:
         with session_scope(self.ctx.sessions) as session:
             if header.data_type == "Attainment":
                 require_features(session, self.settings, *ATTAINMENT_FEATURES)
+            _check_task(session, uploader, header.task_id)
             existing = self._existing(session, uploader, header)
         if existing is not None and existing.status != "Receiving":
             return _receipt(existing, True)
@@ -275,7 +276,9 @@ class FileStore:
             f"was rejected:\n\n{shown}" + (f"\n... and {more} more" if more > 0 else ""))
 
     def _store_whole(self, uploader: Uploader, header: UploadHeader, content: bytes) -> Receipt:
-        data = _decode(content, header.compression, self.max_bytes(header.data_type))
+        cap = self.max_bytes(header.data_type)
+        with _decoding(cap):
+            data = decode_part(content, header.compression, cap)  # type: ignore[arg-type]
         status, errors = self._check_whole(uploader, header, data)
         now = utcnow()
         try:
@@ -302,7 +305,8 @@ class FileStore:
 
     def _store_part(self, uploader: Uploader, header: UploadHeader, content: bytes) -> Receipt:
         cap = self.max_bytes(header.data_type)
-        _decode(content, header.compression, cap)  # refuse a bad part before storing it
+        with _decoding(cap):  # refuse a bad part before storing it
+            check_part(content, header.compression, cap)  # type: ignore[arg-type]
         keyring = self.ctx.keyring
         with self._assembly_lock():
             for attempt in range(2):
@@ -335,6 +339,9 @@ class FileStore:
             return _receipt(vf, True)
         if session.get(FilePart, (vf.id, header.part_number)) is not None:
             return _receipt(vf, True)
+        stored = session.scalar(select(func.coalesce(func.sum(FilePart.size), 0)).where(FilePart.file_id == vf.id))
+        if stored + len(content) > _most_sent_bytes(cap, vf.part_count):
+            raise PayloadTooLarge(f"the parts sent are larger than a {cap}-byte file can be")
         session.add(FilePart(file_id=vf.id, part_number=header.part_number, size=len(content),
                              content=keyring.encrypt(content, f"{vf.id}:{header.part_number}".encode()),
                              key_id=keyring.current_key_id, received_at=now))
@@ -345,9 +352,8 @@ class FileStore:
         parts = session.scalars(select(FilePart).where(FilePart.file_id == vf.id)
                                 .order_by(FilePart.part_number)).all()
         raws = [keyring.decrypt(p.content, f"{vf.id}:{p.part_number}".encode()) for p in parts]
-        data = b"".join(_decode(raw, header.compression, cap) for raw in raws)
-        if len(data) > cap:
-            raise PayloadTooLarge(f"the content is larger than the {cap}-byte limit")
+        with _decoding(cap):  # one running total over all parts: a bomb stops at the cap
+            data = decode_parts(raws, header.compression, cap)  # type: ignore[arg-type]
         status, errors = self._check_whole(uploader, header, data)
         session.execute(delete(FilePart).where(FilePart.file_id == vf.id))
         self._complete(session, uploader, vf, status, errors, b"".join(raws), data, now)

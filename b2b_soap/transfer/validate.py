@@ -31,6 +31,22 @@ SCHEMA_FILES: dict[str, str] = {
 }
 MAX_ERRORS = 100
 _NAMESPACE = re.compile(r"\{http://schemas\.b2b-soap\.org/transfer/[a-z]+/\d{4}/\d{2}\}")
+_ELEMENT = re.compile(r"Element '([^']+)'(?:, attribute '([^']+)')?: (.*)", re.S)
+_ATOMIC_TYPE = re.compile(r"atomic type '([^']+)'")
+_QUOTED = re.compile(r"'[^']*'")
+_RANGE = "is outside the allowed range"
+_RULES = {  # libxml2 quotes the rejected value in these; the file's content is pupil data
+    "SCHEMAV_CVC_PATTERN_VALID": "does not match the {name} pattern",
+    "SCHEMAV_CVC_ENUMERATION_VALID": "is not one of the allowed values",
+    "SCHEMAV_CVC_LENGTH_VALID": "does not have the required length",
+    "SCHEMAV_CVC_MINLENGTH_VALID": "is shorter than allowed",
+    "SCHEMAV_CVC_MAXLENGTH_VALID": "is longer than allowed",
+    "SCHEMAV_CVC_MININCLUSIVE_VALID": _RANGE, "SCHEMAV_CVC_MAXINCLUSIVE_VALID": _RANGE,
+    "SCHEMAV_CVC_MINEXCLUSIVE_VALID": _RANGE, "SCHEMAV_CVC_MAXEXCLUSIVE_VALID": _RANGE,
+    "SCHEMAV_CVC_TOTALDIGITS_VALID": "has too many digits",
+    "SCHEMAV_CVC_FRACTIONDIGITS_VALID": "has too many decimal places",
+    "SCHEMAV_CVC_DATATYPE_VALID_1_2_1": "is not a valid {type}",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +86,23 @@ def _file_error(line: int, column: int, message: str) -> FileError:
     return FileError(line, column, _NAMESPACE.sub("", message).strip())
 
 
+def _schema_error(entry: etree._LogEntry) -> FileError:
+    """An XSD error naming the element and the rule it breaks, never the rejected value (pupil data)."""
+    message = _NAMESPACE.sub("", entry.message).strip()
+    found = _ELEMENT.match(message)
+    if found is None:
+        return FileError(entry.line, entry.column, _QUOTED.sub("(value)", message))
+    element, attribute, detail = found.groups()
+    where = f"{element} attribute {attribute}" if attribute else element
+    rule = _RULES.get(entry.type_name)
+    if rule is not None:
+        kind = _ATOMIC_TYPE.search(detail)
+        text = f"{where} {rule.format(name=attribute or element, type=kind.group(1) if kind else 'value')}"
+    else:
+        text = f"{where}: {_QUOTED.sub('(value)', detail)}"
+    return FileError(entry.line, entry.column, text)
+
+
 def _rejected(errors: list[FileError]) -> ValidationResult:
     if len(errors) > MAX_ERRORS:
         more = len(errors) - MAX_ERRORS
@@ -101,7 +134,7 @@ def _all_schema_errors(data: bytes, kind: TransferKind) -> ValidationResult:
     schema = load_schema(kind)
     if schema.validate(tree):  # valid without the schema in the parser: cannot happen
         return _header(tree, kind)
-    return _rejected([_file_error(e.line, e.column, e.message) for e in schema.error_log])
+    return _rejected([_schema_error(e) for e in schema.error_log])
 
 
 def validate_transfer(data: bytes, kind: TransferKind) -> ValidationResult:

@@ -19,10 +19,10 @@ from ..context import AppContext
 from ..db import User, utcnow
 from ..errors import B2BError, NotFound, PermissionDenied, ValidationFailed
 from ..licensing import B2B_STUDENT
-from ..security import user_permissions
+from ..security import is_locked, user_permissions
 from . import filters
 from .guard import NAVIGATION, allowed
-from .sessions import SESSION_COOKIE, SIGN_IN_COOKIE, SessionPolicy, load_session, same_token
+from .sessions import SESSION_COOKIE, SIGN_IN_COOKIE, SessionPolicy, end_session, load_session, same_token
 
 __all__ = ["make_web_app"]
 
@@ -100,10 +100,13 @@ def _load_user(app: Flask):
     row, expired = load_session(g.db, request.cookies.get(SESSION_COOKIE),
                                 app.config["B2B_SESSION_POLICY"], g.now)
     user = g.db.get(User, row.user_id) if row else None
-    if user is not None and user.kind == "la":
+    if user is not None and user.kind == "la" and not is_locked(user, g.now):
         g.user, g.web_session = user, row
         g.permissions = user_permissions(g.db, user.id)
         return None
+    if row is not None:  # the account was locked or changed since sign-in: the session ends here
+        end_session(g.db, row)
+        g.db.commit()
     if request.endpoint in _PUBLIC:
         g.session_expired = expired
         return None
