@@ -17,7 +17,8 @@ Usage (any test module; ``tests/`` is on ``sys.path`` under pytest)::
 free 127.0.0.1 port, waits until ``/health`` answers, yields a :class:`RunningServer` and
 stops it at the end (SIGTERM, then SIGKILL). ``background=True`` also starts the background
 components (processing worker, scheduler) as ``b2b-soap serve`` does; the default leaves
-them off so tests see files exactly as the service stored them.
+them off so tests see files exactly as the service stored them. ``workers=N`` runs
+``serve --workers N`` (PostgreSQL only).
 """
 from __future__ import annotations
 
@@ -85,8 +86,10 @@ class RunningServer:
 
 
 def start_server(config_path: Path, *, background: bool = False, env: dict | None = None,
-                 timeout: float = 30.0, port: int | None = None) -> RunningServer:
-    """Start the server and wait until /health answers; the caller must ``stop()`` it."""
+                 timeout: float = 30.0, port: int | None = None, workers: int = 1) -> RunningServer:
+    """Start the server and wait until /health answers; the caller must ``stop()`` it.
+
+    ``workers`` above 1 runs ``serve --workers N`` (PostgreSQL only): N processes on the port."""
     port = port or free_port()
     log_path = Path(config_path).parent / f"server-{port}.log"
     environ = {**os.environ, "B2B_SOAP_SERVER_HOST": "127.0.0.1", "B2B_SOAP_SERVER_PORT": str(port),
@@ -94,6 +97,8 @@ def start_server(config_path: Path, *, background: bool = False, env: dict | Non
     command = [sys.executable, "-m", "b2b_soap.commands.serve", "--config", str(config_path)]
     if not background:
         command.append("--no-background")
+    if workers > 1:
+        command += ["--workers", str(workers), "--stop-timeout", "8"]  # within stop()'s 10 s
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environ, cwd=ROOT)
     server = RunningServer(f"http://127.0.0.1:{port}", process, log_path, Path(config_path))

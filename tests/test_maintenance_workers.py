@@ -26,12 +26,12 @@ WORKER = """
 import sys, time
 from b2b_soap.db import AuditEntry, session_scope
 from b2b_soap.maintenance import actions
-from b2b_soap.maintenance.runs import WORKER
+from b2b_soap.maintenance.runs import worker_name
 
 def slow_effect(ctx, delay=0.3):
     time.sleep(delay)
     with session_scope(ctx.sessions) as s:
-        s.add(AuditEntry(actor=WORKER, action="test.effect"))
+        s.add(AuditEntry(actor=worker_name(), action="test.effect"))
     return {"effects": 1}
 
 actions.ACTIONS["clear_cache"] = "__main__:slow_effect"

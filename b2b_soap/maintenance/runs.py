@@ -27,10 +27,14 @@ from ..errors import ValidationFailed
 from .actions import check_action_args, resolve_action
 from .locks import job_lock
 
-__all__ = ["WORKER", "run_fire", "run_now", "list_runs", "run_to_dict", "parse_job_args"]
+__all__ = ["worker_name", "run_fire", "run_now", "list_runs", "run_to_dict", "parse_job_args"]
 
 log = logging.getLogger(__name__)
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_name() -> str:
+    """This process as the run history names it; read per run, as ``serve --workers`` forks after import."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -41,8 +45,8 @@ def _claim(ctx, job: str, action: str, fire_time: datetime) -> int | None:
     """Insert the run row; None when another worker already has this fire."""
     try:
         with session_scope(ctx.sessions) as session:
-            run = JobRun(job=job, action=action, fire_time=fire_time, worker=WORKER, started_at=utcnow(),
-                         outcome="running", error="")
+            run = JobRun(job=job, action=action, fire_time=fire_time, worker=worker_name(),
+                         started_at=utcnow(), outcome="running", error="")
             session.add(run)
             session.flush()
             return run.id
