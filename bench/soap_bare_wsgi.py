@@ -30,7 +30,7 @@ def make_app(ctx: AppContext):
 
     def app(environ, start_response):
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-        user = authenticate(ctx.sessions, ctx.settings.security, find_credentials(environ, None), cache)
+        user = authenticate(ctx.sessions, ctx.settings, find_credentials(environ, None), cache)
         call = etree.fromstring(body, etree.XMLParser(resolve_entities=False, huge_tree=False))[0][0]
         h = call.find(f"{TNS}header")
         header = UploadHeader(h.findtext(f"{TNS}FileGuid"), h.findtext(f"{TNS}DataType"), h.findtext(f"{TNS}FileName"),

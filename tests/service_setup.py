@@ -19,7 +19,7 @@ from sqlalchemy import select
 from b2b_soap.admin.licences import install_licence
 from b2b_soap.config import Settings, load_settings
 from b2b_soap.context import AppContext
-from b2b_soap.db import Base, Group, GroupMember, GroupPermission, User, session_scope
+from b2b_soap.db import Base, Group, GroupMember, GroupPermission, ScheduledTask, User, session_scope
 from b2b_soap.licensing import FEATURES, generate_keypair, issue_licence, load_private_key
 from b2b_soap.security import LA_PROCESSES, SCHOOL_PROCESSES, hash_password
 from b2b_soap.transfer.crypto import create_key_file
@@ -132,6 +132,16 @@ class ServiceEnv:
             group = self._group(session, f"LA {username}", grants)
             session.add(GroupMember(group_id=group.id, user_id=user.id))
         return username
+
+    def add_task(self, laestab: str, data_type: str = "Student") -> int:
+        """A school-owned export task of the base; returns its TaskId (uploads must name a task of their base)."""
+        with session_scope(self.ctx.sessions) as session:
+            base_id = session.scalar(select(Base.id).where(Base.laestab == laestab))
+            task = ScheduledTask(base_id=base_id, name=f"{data_type} export", data_type=data_type, direction="Export",
+                                 owner="School", frequency="Daily", time_of_day="18:00")
+            session.add(task)
+            session.flush()
+            return task.id
 
     def set_base_enabled(self, laestab: str, enabled: bool) -> None:
         with session_scope(self.ctx.sessions) as session:

@@ -32,18 +32,19 @@ def env(tmp_path, database_url):
     environment.add_school(LAESTAB, "sims")
     with session_scope(environment.ctx.sessions) as session:
         load_hierarchy_file(session, "la-admin", EXAMPLE_HIERARCHY_FILE)
+    environment.attainment_task = environment.add_task(LAESTAB, "Attainment")
     yield environment
     environment.close()
 
 
-def _upload(client, data: bytes, data_type: str = "Attainment", **header):
-    header = file_header(client, data, data_type=data_type, name="att.xml", task_id=1, **header)
+def _upload(client, data: bytes, task_id: int, data_type: str = "Attainment", **header):
+    header = file_header(client, data, data_type=data_type, name="att.xml", task_id=task_id, **header)
     return client.service.UploadFile(header=header, content=data)
 
 
-def _padded(size: int) -> bytes:
+def _padded(size: int, task_id: int) -> bytes:
     """A valid attainment file of exactly ``size`` bytes (padded with a trailing comment)."""
-    data = attainment_bytes(make_school_attainment(make_example_pupils(5, seed=2)))
+    data = attainment_bytes(make_school_attainment(make_example_pupils(5, seed=2)), task_id=task_id)
     filler = size - len(data) - len(b"<!---->\n")
     return data + b"<!--" + b"x" * filler + b"-->\n"
 
@@ -51,9 +52,9 @@ def _padded(size: int) -> bytes:
 def test_attainment_file_of_2_mb_plus_1_byte_is_refused_before_storing(env):
     with running_server(env.config_path) as srv:
         sims = zeep_client(srv, "sims", PASSWORD)
-        too_big = _padded(LIMIT + 1)
+        too_big = _padded(LIMIT + 1, env.attainment_task)
         with pytest.raises(zeep.exceptions.Fault) as refused:
-            _upload(sims, too_big)
+            _upload(sims, too_big, env.attainment_task)
         assert fault_code(refused.value, sims) == "PayloadTooLarge" and str(LIMIT) in refused.value.message
         assert sims.service.GetServerInfo().MaxAttainmentFileBytes == LIMIT
     with session_scope(env.ctx.sessions) as session:
@@ -67,12 +68,12 @@ def test_attainment_upload_needs_every_attainment_licence_feature(env):
         for missing in ATTAINMENT_FEATURES[1:]:  # without B2B_STUDENT nothing works at all
             env.install_licence([f for f in FEATURES if f != missing])
             with pytest.raises(zeep.exceptions.Fault) as refused:
-                _upload(sims, _padded(4000))
+                _upload(sims, _padded(4000, env.attainment_task), env.attainment_task)
             assert fault_code(refused.value, sims) == "NotLicensed" and missing in refused.value.message
-            assert _upload(sims, student_file(LAESTAB), data_type="Student").Status == "Received"
+            assert _upload(sims, student_file(LAESTAB), None, data_type="Student").Status == "Received"
         env.install_licence([f for f in FEATURES if f != "B2B_STUDENT"])
         with pytest.raises(zeep.exceptions.Fault) as refused:
-            _upload(sims, _padded(4000))
+            _upload(sims, _padded(4000, env.attainment_task), env.attainment_task)
         assert fault_code(refused.value, sims) == "NotLicensed"
 
 
@@ -80,10 +81,10 @@ def test_valid_attainment_upload_is_written_to_the_import_directory_and_imported
     pupils = make_example_pupils(12, seed=4)
     with session_scope(env.ctx.sessions) as session:
         link_pupils(session, session.scalar(select(Base.id).where(Base.laestab == LAESTAB)), pupils, 1.0)
-    data = attainment_bytes(make_school_attainment(pupils))
+    data = attainment_bytes(make_school_attainment(pupils), task_id=env.attainment_task)
     with running_server(env.config_path) as srv:
         sims = zeep_client(srv, "sims", PASSWORD)
-        receipt = _upload(sims, data)
+        receipt = _upload(sims, data, env.attainment_task)
         assert receipt.Status == "Received"
     path = env.settings.import_path / f"{receipt.FileId}.xml"
     assert path.read_bytes() == data and stat.S_IMODE(os.stat(path).st_mode) == 0o600
@@ -103,7 +104,8 @@ def test_school_changing_its_attainment_task_raises_the_alert(env):
             TaskId=0, Name="KS2 results", DataType="Attainment", Direction="Export", Enabled=True,
             Frequency="Weekly", TimeOfDay="19:00", DaysOfWeek={"string": ["Fri"]},
             NcYears={"string": ["6"]}, IncludeLeavers=False, AspectHierarchyId=hierarchy_id))
-        assert [t.AspectHierarchyId for t in sims.service.GetScheduledTasks()] == [hierarchy_id]
+        listed = {t.TaskId: t.AspectHierarchyId for t in sims.service.GetScheduledTasks()}
+        assert listed == {env.attainment_task: None, task.TaskId: hierarchy_id}
         task.TimeOfDay = "20:00"
         sims.service.SaveScheduledTask(task=task)
     with session_scope(env.ctx.sessions) as session:

@@ -88,8 +88,9 @@ def link_pupils(session, base_id: int, pupils, guid_share: float = 0.5) -> dict[
     return {p.upn: person.id for p, person in zip(pupils, persons)}
 
 
-def attainment_bytes(attainment_pupils, hierarchy: str = "B2B Primary 2026", laestab: str = LAESTAB) -> bytes:
-    header = example_header("Attainment", source_laestab=laestab, aspect_hierarchy=hierarchy, task_id=1)
+def attainment_bytes(attainment_pupils, hierarchy: str = "B2B Primary 2026", laestab: str = LAESTAB,
+                     task_id: int = 1) -> bytes:
+    header = example_header("Attainment", source_laestab=laestab, aspect_hierarchy=hierarchy, task_id=task_id)
     return write_attainment_file(header, attainment_pupils)
 
 

@@ -116,7 +116,7 @@ def test_a_locked_account_checks_the_password_like_any_other(ctx):
     cache = _CountingCache()
     for password in ("right password!", "wrong password!"):
         with pytest.raises(AccountLocked):
-            authenticate(ctx.sessions, ctx.settings.security, Credentials("locked", password, "basic"), cache)
+            authenticate(ctx.sessions, ctx.settings, Credentials("locked", password, "basic"), cache)
     with pytest.raises(AuthenticationFailed):
-        authenticate(ctx.sessions, ctx.settings.security, Credentials("nobody", "wrong password!", "basic"), cache)
+        authenticate(ctx.sessions, ctx.settings, Credentials("nobody", "wrong password!", "basic"), cache)
     assert cache.checks == 3

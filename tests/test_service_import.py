@@ -31,16 +31,18 @@ def test_admin_import_of_a_sims_file_is_received_once(tmp_path, database_url):
         assert fault_code(foreign.value, admin) == "ValidationFailed" and "9994001" in foreign.value.message
 
 
-@pytest.mark.parametrize("upload_task", [None, 7])
+@pytest.mark.parametrize("upload_task", [None, "another task of the base"])
 def test_upload_whose_file_names_another_task_is_rejected(tmp_path, database_url, upload_task):
     env = ServiceEnv.create(tmp_path, database_url)
     env.add_school("9994000", "sims")
-    data = write_student_file(example_header(task_id=42), make_example_pupils(3, 1))
+    other, named = env.add_task("9994000"), env.add_task("9994000")
+    upload_task = other if upload_task else None
+    data = write_student_file(example_header(task_id=named), make_example_pupils(3, 1))
     with running_server(env.config_path) as srv:
         sims = zeep_client(srv, "sims", PASSWORD)
         receipt = sims.service.UploadFile(header=file_header(sims, data, task_id=upload_task), content=data)
         [error] = sims.service.GetFileStatus(fileId=receipt.FileId).Errors.FileError
         assert receipt.Status == "Rejected" and error.Line == 3
-        assert error.Message.startswith("TaskId 42 differs from the upload's TaskId")
-        same = sims.service.UploadFile(header=file_header(sims, data, task_id=42), content=data)
+        assert error.Message.startswith(f"TaskId {named} differs from the upload's TaskId")
+        same = sims.service.UploadFile(header=file_header(sims, data, task_id=named), content=data)
         assert same.Status == "Received"

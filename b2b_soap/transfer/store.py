@@ -92,8 +92,11 @@ def _most_sent_bytes(cap: int, part_count: int) -> int:
 
 
 def _check_task(session: Session, uploader: Uploader, task_id: int | None) -> None:
-    """An upload's TaskId must name a task of the sending base (deleted ones too: the file was made under it)."""
-    if task_id is None:
+    """An upload's TaskId must name a task of the sending base (deleted ones too: the file was made under it).
+
+    A file the LA imports by hand may name a task this server never had (it came another way);
+    the import refuses only another base's task (``review.files``)."""
+    if task_id is None or uploader.source == "import":
         return
     task = session.get(ScheduledTask, task_id)
     if task is None or task.base_id != uploader.base_id:
