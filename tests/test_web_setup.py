@@ -87,3 +87,12 @@ def test_attainment_pages_and_permissions(client, world):
     assert reader.get("/setup/bases").status_code == 403
     assert reader.get("/setup/hierarchies").status_code == 403
     assert reader.post("/setup/bases", data={"laestab": "9994004", "name": "X"}).status_code in (400, 403)
+
+
+def test_success_messages_are_fixed_codes_not_text_from_the_address(client):
+    crafted = _text(client, "/setup/bases?done=Your+licence+has+expired,+call+0800+000")
+    assert "licence has expired" not in crafted and "Success" not in crafted
+    assert "Base 9991001 is now a B2B Student Base" in _text(client, "/setup/bases?done=flag_set&subject=9991001")
+    invented = _text(client, "/setup/bases?done=base_added&subject=Call+0800+000")
+    assert "0800" not in invented and "Success" not in invented
+    assert "Success" not in _text(client, "/setup/users?done=user_added&subject=nobody-here")

@@ -6,7 +6,7 @@ a refused change shows the page again with the reason.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterable
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
@@ -31,16 +31,33 @@ def _form(name: str) -> str:
     return request.form.get(name, "").strip()
 
 
-def _change(page: Callable, endpoint: str, done: str, change: Callable[[str], object]):
-    """Run ``change(actor)`` and commit, then back to ``endpoint`` saying ``done``; a refusal shows
-    ``page`` again with the reason."""
+# what a change says once made: a fixed text per code, naming at most a base, user or group the page lists
+_DONE = {"base_added": "Base {} added", "flag_set": "Base {} is now a B2B Student Base",
+         "flag_cleared": "Base {} is no longer a B2B Student Base", "user_added": "User {} added",
+         "password_reset": "The password of {} has been reset", "user_unlocked": "User {} unlocked",
+         "group_added": "Group {} added", "permission_set": "Permission of {} set",
+         "member_added": "A member added to {}", "licence_installed": "The licence has been installed"}
+
+
+def _done(listed: Iterable[str] = ()) -> str:
+    """The message of the ``done`` code, if its ``subject`` is one of ``listed`` (or it names none)."""
+    text = _DONE.get(request.args.get("done", ""), "")
+    if "{}" not in text:
+        return text
+    subject = request.args.get("subject", "")
+    return text.format(subject) if subject in set(listed) else ""
+
+
+def _change(page: Callable, endpoint: str, done: str, subject: str, change: Callable[[str], object]):
+    """Run ``change(actor)`` and commit, then back to ``endpoint`` with the ``done`` code; a refusal
+    shows ``page`` again with the reason."""
     try:
         change(g.user.username)
     except B2BError as refused:
         g.db.rollback()
         return page(error=refused.message), 400
     g.db.commit()
-    return redirect(url_for(endpoint, done=done))
+    return redirect(url_for(endpoint, done=done, subject=subject or None))
 
 
 @bp.get("/")
@@ -50,8 +67,9 @@ def index():
 
 
 def _bases_page(error: str = "") -> str:
-    return render_template("setup/bases.html", bases=bases.list_bases(g.db), error=error,
-                           done=request.args.get("done", ""))
+    listed = bases.list_bases(g.db)
+    return render_template("setup/bases.html", bases=listed, error=error,
+                           done=_done(b["laestab"] for b in listed))
 
 
 @bp.get("/bases")
@@ -64,7 +82,7 @@ def bases_list():
 @requires(ADMINISTRATION, write=True)
 def bases_add():
     laestab = _form("laestab")
-    return _change(_bases_page, "setup.bases_list", f"Base {laestab} added", lambda actor: bases.add_base(
+    return _change(_bases_page, "setup.bases_list", "base_added", laestab, lambda actor: bases.add_base(
         g.db, actor, laestab, _form("name"), _form("phase"), b2b_enabled=request.form.get("b2b") == "yes"))
 
 
@@ -72,14 +90,14 @@ def bases_add():
 @requires(ADMINISTRATION, write=True)
 def bases_flag(laestab: str):
     enabled = request.form.get("enabled") == "yes"
-    state = "is now" if enabled else "is no longer"
-    return _change(_bases_page, "setup.bases_list", f"Base {laestab} {state} a B2B Student Base",
+    return _change(_bases_page, "setup.bases_list", "flag_set" if enabled else "flag_cleared", laestab,
                    lambda actor: bases.set_b2b(g.db, actor, laestab, enabled))
 
 
 def _users_page(error: str = "") -> str:
-    return render_template("setup/users.html", users=users.list_users(g.db), error=error,
-                           bases=bases.list_bases(g.db), done=request.args.get("done", ""))
+    listed = users.list_users(g.db)
+    return render_template("setup/users.html", users=listed, error=error,
+                           bases=bases.list_bases(g.db), done=_done(u["username"] for u in listed))
 
 
 @bp.get("/users")
@@ -92,7 +110,7 @@ def users_list():
 @requires(ADMINISTRATION, write=True)
 def users_add():
     username = _form("username")
-    return _change(_users_page, "setup.users_list", f"User {username} added", lambda actor: users.add_user(
+    return _change(_users_page, "setup.users_list", "user_added", username, lambda actor: users.add_user(
         g.db, _settings().security, actor, username, request.form.get("password", ""),
         base=_form("base") or None, full_name=_form("full_name")))
 
@@ -100,19 +118,21 @@ def users_add():
 @bp.post("/users/<username>/password")
 @requires(ADMINISTRATION, write=True)
 def users_password(username: str):
-    return _change(_users_page, "setup.users_list", f"The password of {username} has been reset", lambda actor: users.set_password(
+    return _change(_users_page, "setup.users_list", "password_reset", username, lambda actor: users.set_password(
         g.db, _settings().security, actor, username, request.form.get("password", "")))
 
 
 @bp.post("/users/<username>/unlock")
 @requires(ADMINISTRATION, write=True)
 def users_unlock(username: str):
-    return _change(_users_page, "setup.users_list", f"User {username} unlocked", lambda actor: users.unlock_user(g.db, actor, username))
+    return _change(_users_page, "setup.users_list", "user_unlocked", username,
+                   lambda actor: users.unlock_user(g.db, actor, username))
 
 
 def _groups_page(error: str = "") -> str:
-    return render_template("setup/groups.html", groups=groups.list_groups(g.db), processes=LA_PROCESSES,
-                           levels=LEVELS, error=error, done=request.args.get("done", ""))
+    listed = groups.list_groups(g.db)
+    return render_template("setup/groups.html", groups=listed, processes=LA_PROCESSES,
+                           levels=LEVELS, error=error, done=_done(group["name"] for group in listed))
 
 
 @bp.get("/groups")
@@ -125,7 +145,7 @@ def groups_list():
 @requires(ADMINISTRATION, write=True)
 def groups_add():
     name = _form("name")
-    return _change(_groups_page, "setup.groups_list", f"Group {name} added",
+    return _change(_groups_page, "setup.groups_list", "group_added", name,
                    lambda actor: groups.add_group(g.db, actor, name, _form("description")))
 
 
@@ -133,7 +153,7 @@ def groups_add():
 @requires(ADMINISTRATION, write=True)
 def groups_grant():
     group = _form("group")
-    return _change(_groups_page, "setup.groups_list", f"Permission of {group} set",
+    return _change(_groups_page, "setup.groups_list", "permission_set", group,
                    lambda actor: groups.grant(g.db, actor, group, _form("process"), _form("level")))
 
 
@@ -141,13 +161,13 @@ def groups_grant():
 @requires(ADMINISTRATION, write=True)
 def groups_member():
     group, username = _form("group"), _form("username")
-    return _change(_groups_page, "setup.groups_list", f"{username} added to {group}",
+    return _change(_groups_page, "setup.groups_list", "member_added", group,
                    lambda actor: groups.add_member(g.db, actor, group, username))
 
 
 def _licence_page(error: str = "") -> str:
     return render_template("setup/licence.html", info=current_licence(g.db, _settings()), error=error,
-                           done=request.args.get("done", ""))
+                           done=_done())
 
 
 @bp.get("/licence")
@@ -159,7 +179,7 @@ def licence():
 @bp.post("/licence")
 @requires(ADMINISTRATION, write=True)
 def licence_install():
-    return _change(_licence_page, "setup.licence", "The licence has been installed",
+    return _change(_licence_page, "setup.licence", "licence_installed", "",
                    lambda actor: install_licence(g.db, _settings(), actor, request.form.get("key", "")))
 
 
