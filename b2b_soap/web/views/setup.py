@@ -1,5 +1,5 @@
 """Set-up pages: bases and their B2B Student Base flag, users, groups and permissions, the licence,
-aspect hierarchies and attainment suspense.
+aspect hierarchies, and attainment suspense with its resolution.
 
 Each change calls the same ``admin``/``attainment`` function as the CLI command (which audits it);
 a refused change shows the page again with the reason.
@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
 from ...admin import bases, groups, users
 from ...admin.licences import current_licence, install_licence
 from ...attainment.hierarchies import find_hierarchy, hierarchy_aspects, list_hierarchies
-from ...attainment.suspense import list_suspense, suspense_to_dict
-from ...errors import B2BError
-from ...security import ADMINISTRATION, LA_PROCESSES, LEVELS, REPORTS
+from ...attainment.suspense import list_suspense, resolve_suspense, suspense_to_dict
+from ...db import SuspenseItem
+from ...errors import B2BError, ValidationFailed
+from ...security import ADMINISTRATION, LA_PROCESSES, LEVELS, REPORTS, UNMATCHED
 from ..guard import requires
 
 bp = Blueprint("setup", __name__, url_prefix="/setup")
@@ -36,7 +37,11 @@ _DONE = {"base_added": "Base {} added", "flag_set": "Base {} is now a B2B Studen
          "flag_cleared": "Base {} is no longer a B2B Student Base", "user_added": "User {} added",
          "password_reset": "The password of {} has been reset", "user_unlocked": "User {} unlocked",
          "group_added": "Group {} added", "permission_set": "Permission of {} set",
-         "member_added": "A member added to {}", "licence_installed": "The licence has been installed"}
+         "member_added": "A member added to {}", "licence_installed": "The licence has been installed",
+         "pupil_matched": "The pupil has been matched: its results with nothing else wrong are imported",
+         "aspect_mapped": "The aspect has been mapped: the results with nothing else wrong are imported",
+         "result_discarded": "The result has been discarded"}
+_RESOLUTIONS = {"person": "pupil_matched", "aspect": "aspect_mapped", "discard": "result_discarded"}
 
 
 def _done(listed: Iterable[str] = ()) -> str:
@@ -201,4 +206,43 @@ def hierarchy(hierarchy_id: int):
 def suspense():
     items = [suspense_to_dict(item) for item in list_suspense(g.db, limit=_SUSPENSE_SHOWN + 1)]
     return render_template("setup/suspense.html", items=items[:_SUSPENSE_SHOWN],
-                           more=len(items) > _SUSPENSE_SHOWN, shown=_SUSPENSE_SHOWN)
+                           more=len(items) > _SUSPENSE_SHOWN, shown=_SUSPENSE_SHOWN, done=_done())
+
+
+def _suspense_item_page(item_id: int, error: str = "") -> str:
+    item = g.db.get(SuspenseItem, item_id)
+    if item is None:
+        abort(404)
+    return render_template("setup/suspense_item.html", item=suspense_to_dict(item),
+                           problems=(item.detail or {}).get("problems") or {}, error=error, form=request.form)
+
+
+@bp.get("/suspense/<int:item_id>")
+@requires(UNMATCHED)
+def suspense_item(item_id: int):
+    return _suspense_item_page(item_id)
+
+
+def _resolution(action: str) -> dict:
+    """``resolve_suspense``'s arguments for the form's action."""
+    if action == "person":
+        person = _form("person_id")
+        if not person.isdigit():
+            raise ValidationFailed("Enter the number of the person who is this pupil, like 1234")
+        return {"person_id": int(person)}
+    if action == "aspect":
+        if not _form("aspect_code"):
+            raise ValidationFailed("Enter the code of the aspect this result is for, like KS2_ENG_READ")
+        return {"aspect_code": _form("aspect_code")}
+    return {"discard": True}
+
+
+@bp.post("/suspense/<int:item_id>")
+@requires(UNMATCHED, write=True)
+def suspense_resolve(item_id: int):
+    """Match the pupil, map the aspect or discard the result, as ``b2b-soap suspense resolve`` does."""
+    action = _form("action")
+    if action not in _RESOLUTIONS:
+        abort(400, "choose to match the pupil, map the aspect or discard the result")
+    return _change(lambda error: _suspense_item_page(item_id, error), "setup.suspense", _RESOLUTIONS[action], "",
+                   lambda actor: resolve_suspense(g.db, _settings(), actor, item_id, **_resolution(action)))
