@@ -235,7 +235,13 @@ def test_review_journey(pages, site):
 
     pages.go(f"/unmatched/{ids['searcher']}/search?surname=jon")
     assert "Jones, Ben" in pages.text
-    pages.check("unmatched-search")
+    pages.check("unmatched-search", ANY_IMPACT)
+    pages.fill("dob-day", "31")
+    pages.fill("dob-month", "2")
+    pages.fill("dob-year", "2014")
+    pages.press("Search")
+    assert "Date of birth must be a real date" in pages.text
+    pages.check("unmatched-search-date-error", ANY_IMPACT)
 
     pages.go(f"/unmatched/{ids['newbie']}")
     pages.check("unmatched-no-candidates")
@@ -268,7 +274,7 @@ def test_review_journey(pages, site):
     assert "You have signed out" in pages.text
 
 
-def test_setup_pages_are_accessible_and_toggle_a_base(pages):
+def test_setup_pages_are_accessible_and_toggle_a_base(pages, site):
     pages.sign_in()
     for name, path, heading in (("setup", "/setup/", "Set-up"), ("setup-bases", "/setup/bases", "Bases"),
                                 ("setup-users", "/setup/users", "Users"),
@@ -279,6 +285,15 @@ def test_setup_pages_are_accessible_and_toggle_a_base(pages):
         pages.go(path)
         assert pages.h1 == heading, (path, pages.text[:500])
         pages.check(name, ANY_IMPACT)
+    from test_web_setup import _suspense_items
+    item = _suspense_items(site["world"])[0]
+    pages.go("/setup/suspense")
+    pages.check("setup-suspense-items", ANY_IMPACT)
+    pages.go(f"/setup/suspense/{item}")
+    assert pages.h1 == f"Suspense item {item}"
+    pages.check("setup-suspense-item", ANY_IMPACT)
+    pages.press("Discard this result")
+    assert "The result has been discarded" in pages.text
     pages.go("/setup/bases")
     pages.press("Clear the flag of 9992002")
     assert "Base 9992002 is no longer a B2B Student Base" in pages.text

@@ -174,7 +174,13 @@ def test_home_counts_waiting_work(client, world):
     assert "/unmatched/?sort=oldest" in page
 
 
-def test_population_search_takes_a_typed_date(client, world):
-    found = _text(client, f"/unmatched/{world.ids['searcher']}/search?dob=2/6/2014")
-    assert "Jones, Ben" in found
-    assert "must be a date like 13/01/2016" in _text(client, f"/unmatched/{world.ids['searcher']}/search?dob=31/02/2014")
+def test_population_search_takes_a_date_in_day_month_year_boxes(client, world):
+    search = f"/unmatched/{world.ids['searcher']}/search"
+    found = _text(client, f"{search}?dob-day=2&dob-month=6&dob-year=2014")
+    assert "Jones, Ben" in found and 'id="dob-day" name="dob-day" type="text" inputmode="numeric" value="2"' in found
+    refused = _text(client, f"{search}?dob-day=31&dob-month=2&dob-year=2014")
+    assert "Date of birth must be a real date" in refused and 'href="#dob-day"' in refused and "Jones, Ben" not in refused
+    assert "Jones, Ben" not in _text(client, f"{search}?dob-day=3&dob-month=6&dob-year=2014")
+    record = _text(client, f"/unmatched/{world.ids['searcher']}")  # the record's own date fills the boxes
+    assert "dob-day=" in record and "dob-year=" in record
+    assert "Jones, Benji" in _text(client, "/unmatched/?q=2/6/2014")  # one search box still takes a typed date

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, text)
+                        UniqueConstraint, func, text)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import BigId, JsonData, Model, utcnow
@@ -49,12 +49,15 @@ class IncomingRecord(Model):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     decided_by: Mapped[str] = mapped_column(String(100), default="")
 
+    # one index per Unmatched list order, ending with dob so B2B_S_AGE is checked on the index
     __table_args__ = (UniqueConstraint("file_id", "seq"),
-                      Index(None, "status", "kind", "base_id", "received_at"),
-                      Index(None, "status", "kind", "dob"),
-                      Index(None, "status", "kind", "received_at", "id"),
-                      Index(None, "status", "kind", "surname", "forename", "id"),
-                      Index(None, "base_id", "sims_guid", "status"))
+                      Index(None, "status", "kind", "base_id", "received_at", "id", "dob"),
+                      Index(None, "status", "kind", "dob", "id"),
+                      Index(None, "status", "kind", "received_at", "id", "dob"),
+                      Index(None, "status", "kind", "surname", "forename", "id", "dob"),
+                      Index(None, "base_id", "sims_guid", "status"),
+                      *(Index(f"ix_incoming_records_lower_{name}", func.lower(text(name)).label(name),
+                              postgresql_ops={name: "text_pattern_ops"}) for name in ("surname", "forename")))
 
 
 class MatchCandidate(Model):

@@ -24,7 +24,7 @@ from ..processing.population import age_on
 from ..processing.review_queue import OPEN, REJECTED, SUPERSEDED, count_decided
 from ..security import UNMATCHED, audit
 from ._access import Actor, allow, base_by_laestab, check, incoming_by_id, jsonable, page_bounds
-from ._listing import typed_day, unmatched_order, unmatched_search
+from ._listing import name_starts, typed_day, unmatched_order, unmatched_search
 from .undo import Undo
 from .wording import auto_line, field_reasons, why_waiting
 
@@ -99,14 +99,16 @@ def list_unmatched(session: Session, actor: Actor, settings: Settings, *, base: 
         where.append(IncomingRecord.received_at < received_to)
     if has_candidates is not None:
         where.append(IncomingRecord.has_candidates.is_(has_candidates))
-    where.extend(unmatched_search(search))
-    # the count needs no join, and the page query follows the (status, kind, received_at, id) index
+    where.extend(unmatched_search(search, session.get_bind().dialect.name))
     total = session.scalar(select(func.count(IncomingRecord.id)).where(*where))
+    # the page's ids are read from the index of the order alone, then only those rows are loaded
+    ids = session.scalars(select(IncomingRecord.id).where(*where).order_by(*unmatched_order(sort))
+                          .offset(offset).limit(limit)).all()
     rows = session.execute(select(IncomingRecord, Base.laestab).join(Base, Base.id == IncomingRecord.base_id)
-                           .where(*where).order_by(*unmatched_order(sort))
-                           .offset(offset).limit(limit)).all()
+                           .where(IncomingRecord.id.in_(ids))).all() if ids else []
+    found = {record.id: (record, laestab) for record, laestab in rows}
     return {"total": total, "page": page, "page_size": page_size,
-            "items": [_item(record, laestab, today) for record, laestab in rows]}
+            "items": [_item(*found[i], today) for i in ids]}
 
 
 def _person(session: Session, person_id: int) -> Person:
@@ -167,8 +169,9 @@ def search_persons(session: Session, actor: Actor, settings: Settings, incoming_
             raise ValidationFailed("Date of birth must be a date like 13/01/2016")
         query = query.where(Person.dob == day)
     for column, name in ((Person.surname, "surname"), (Person.forename, "forename")):
-        if asked.get(name):
-            query = query.where(func.lower(column).like(asked[name].lower().replace("%", "") + "%"))
+        word = asked.get(name, "").lower().replace("%", "").replace("_", "")
+        if word:
+            query = query.where(name_starts(column, word, session.get_bind().dialect.name))
     if asked.get("postcode"):
         query = query.where(Person.postcode == asked["postcode"].upper())
     if record.kind == "contact":

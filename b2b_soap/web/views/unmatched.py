@@ -130,16 +130,16 @@ def _record_page(incoming_id: int, errors: list | None = None) -> str:
 @requires(UNMATCHED)
 def search(incoming_id: int):
     record = review.get_incoming(g.db, g.user, incoming_id)
-    asked = {k: request.args.get(k, "").strip() for k in ("surname", "forename", "dob", "upn", "postcode")}
-    errors, people = [], None
-    if any(asked.values()):
+    errors: Errors = []
+    born = date_boxes(request.args, "dob", "Date of birth", errors)
+    asked = {k: request.args.get(k, "").strip() for k in ("surname", "forename", "upn", "postcode")}
+    asked["dob"] = born.isoformat() if born else ""
+    people = None
+    if not errors and any(asked.values()):
         if not (asked["surname"] or asked["dob"] or asked["upn"]):
             errors.append(("surname", "Enter a surname, a date of birth or a UPN"))
         else:
-            try:
-                people = review.search_persons(g.db, g.user, _settings(), incoming_id, asked, limit=_SEARCH_LIMIT)
-            except ValidationFailed as error:
-                errors.append(("dob", error.message))
+            people = review.search_persons(g.db, g.user, _settings(), incoming_id, asked, limit=_SEARCH_LIMIT)
     g.db.commit()
     return render_template("unmatched/search.html", record=record, asked=asked, errors=errors, people=people,
                            compared=COMPARED, limit=_SEARCH_LIMIT)
