@@ -2,7 +2,7 @@
 user needs the level the action asks for. Each missing grant or flag refuses on its own."""
 import pytest
 
-from b2b_soap.admin import bases, groups, users
+from b2b_soap.setup import bases, groups, users
 from b2b_soap.db import Base, User, session_scope
 from b2b_soap.errors import BaseNotEnabled, PermissionDenied
 from b2b_soap.security import (ADMINISTRATION, CONFLICTS, LA_PROCESSES, REPORTS, SCHOOL_PROCESSES, UNMATCHED,

@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from ..admin.licences import require_features
 from ..context import AppContext
 from ..db import Base, User
 from ..errors import PermissionDenied
-from ..licensing import B2B_STUDENT
+from ..licensing import B2B_STUDENT, require_features
 from ..security import check_school_access, user_permissions
 from ..security.auth import VerificationCache
 from ..transfer.store import FileStore

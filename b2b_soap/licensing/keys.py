@@ -17,7 +17,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from .errors import ValidationFailed
+from ..errors import ValidationFailed
 
 __all__ = ["FEATURES", "LicenceError", "LicenceInfo", "issue_licence", "verify_licence", "generate_keypair",
            "load_private_key", "public_key_text"]
