@@ -1,36 +1,25 @@
 """The ``b2b-soap`` command. Each topic lives in ``b2b_soap/commands/<topic>.py`` with a
-``register(subparsers)`` function; handlers take the parsed arguments and return an exit code.
+``register(subparsers)`` function (listed in ``TOPICS``); handlers take the parsed arguments and
+return an exit code.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from typing import Sequence
 
+from .commands import (accounts, alerts, attainment, demo, download, jobs, link, matching, operations, population,
+                       process, serve, setup, tasks)
 from .config import ConfigError
 from .errors import B2BError
 
 __all__ = ["main", "parse_arguments", "build_parser"]
 
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a command ended by SIGPIPE
-COMMAND_MODULES = (
-    "b2b_soap.commands.setup",
-    "b2b_soap.commands.accounts",
-    "b2b_soap.commands.population",
-    "b2b_soap.commands.demo",
-    "b2b_soap.commands.serve",
-    "b2b_soap.commands.download",
-    "b2b_soap.commands.attainment",
-    "b2b_soap.commands.tasks",
-    "b2b_soap.commands.jobs",
-    "b2b_soap.commands.alerts",
-    "b2b_soap.commands.operations",
-    "b2b_soap.commands.process",
-    "b2b_soap.commands.link",
-    "b2b_soap.commands.matching",
-)
+# The order is the order of the commands in ``b2b-soap --help``.
+TOPICS = (setup, accounts, population, demo, serve, download, attainment, tasks, jobs, alerts, operations, process,
+          link, matching)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,8 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="configuration file (default: $B2B_SOAP_CONFIG or ./b2b-soap.toml)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    for topic in TOPICS:
+        topic.register(subparsers)
     return parser
 
 

@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from .errors import B2BError
+
 __all__ = ["Settings", "ConfigError", "load_settings", "example_config", "settings_from_dict"]
 
 ENV_PREFIX = "B2B_SOAP_"
 
 
-class ConfigError(Exception):
+class ConfigError(B2BError):
     """A configuration file or override is invalid; ``problems`` names each key."""
 
     def __init__(self, problems: list[str]):

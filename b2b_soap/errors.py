@@ -1,4 +1,5 @@
-"""Errors every layer raises; each carries the B2BFault code the SOAP layer answers with.
+"""The one exception root: every error that reaches a door (SOAP, CLI, web) is a ``B2BError`` whose
+class carries the B2BFault code.
 
 ``service/faults.py`` is the only place that turns them into SOAP faults; the CLI prints
 the message on one line and exits non-zero.

@@ -19,7 +19,7 @@ from . import alerts
 from .config import Settings
 from .db import AspectHierarchy, Base, ScheduledTask, User, utcnow
 from .errors import NotFound, PermissionDenied, ValidationFailed
-from .security import ADMINISTRATION, audit, la_refusal, user_permissions
+from .security import ADMINISTRATION, audit, check_la_access
 
 __all__ = ["DATA_TYPES", "DIRECTIONS", "FREQUENCIES", "DAYS_OF_WEEK", "NC_YEARS", "task_to_dict",
            "list_base_tasks", "list_tasks", "save_school_task", "delete_school_task", "save_la_task",
@@ -130,9 +130,7 @@ def _actor_name(actor: User | str) -> str:
 def _check_la(session: Session, actor: User | str) -> None:
     """LA users need Read-Write on Administration; a plain name is a trusted caller (the CLI)."""
     if isinstance(actor, User):
-        refusal = la_refusal(actor, user_permissions(session, actor.id), ADMINISTRATION, write=True)
-        if refusal:
-            raise PermissionDenied(refusal)
+        check_la_access(session, actor, ADMINISTRATION, write=True)
 
 
 def _live_task(session: Session, task_id: Any, base_id: int | None = None) -> ScheduledTask:

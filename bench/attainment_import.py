@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from b2b_soap.admin.licences import ATTAINMENT_FEATURES, install_licence  # noqa: E402
+from b2b_soap.licensing import ATTAINMENT_FEATURES, install_licence  # noqa: E402
 from b2b_soap.attainment.directories import accept_attainment_file  # noqa: E402
 from b2b_soap.attainment.examples import EXAMPLE_HIERARCHY_FILE, make_school_attainment  # noqa: E402
 from b2b_soap.attainment.hierarchies import load_hierarchy_file  # noqa: E402

@@ -16,7 +16,7 @@ from typing import Iterable
 
 from sqlalchemy import select
 
-from b2b_soap.admin.licences import install_licence
+from b2b_soap.licensing import install_licence
 from b2b_soap.config import Settings, load_settings
 from b2b_soap.context import AppContext
 from b2b_soap.db import Base, Group, GroupMember, GroupPermission, ScheduledTask, User, session_scope

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from b2b_soap.admin import bases, groups, users
+from b2b_soap.setup import bases, groups, users
 from b2b_soap.db import AuditEntry, session_scope
 from b2b_soap.errors import NotFound, ValidationFailed
 from b2b_soap.security import verify_password

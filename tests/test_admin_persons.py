@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from b2b_soap.admin import persons
+from b2b_soap import persons
 from b2b_soap.db import AuditEntry, CarerLink, Person, session_scope
 from b2b_soap.errors import NotFound, ValidationFailed
 
@@ -101,7 +101,7 @@ def test_nothing_is_half_imported(ctx, tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(persons, "audit", fail)  # the last step of an import
+    monkeypatch.setattr(persons.changes, "audit", fail)  # the last step of an import
     changed = [ROWS[0][:3] + ["Changed"] + ROWS[0][4:], ROWS[1], ROWS[2]]
     with pytest.raises(RuntimeError):
         _import(ctx, _write(tmp_path / "b.csv", changed))

@@ -8,7 +8,7 @@ import os
 import pytest
 from sqlalchemy import select
 
-from b2b_soap.admin.licences import ATTAINMENT_FEATURES
+from b2b_soap.licensing import ATTAINMENT_FEATURES
 from b2b_soap.attainment.examples import EXAMPLE_HIERARCHY_FILE, make_school_attainment
 from b2b_soap.cli import main
 from b2b_soap.db import AuditEntry, Base, Person, session_scope

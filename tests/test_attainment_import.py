@@ -10,7 +10,7 @@ import stat
 import pytest
 from sqlalchemy import func, select
 
-from b2b_soap.admin.licences import ATTAINMENT_FEATURES
+from b2b_soap.licensing import ATTAINMENT_FEATURES
 from b2b_soap.attainment.directories import waiting_files
 from b2b_soap.attainment.examples import make_school_attainment
 from b2b_soap.attainment.hierarchies import HierarchySpec, add_hierarchy

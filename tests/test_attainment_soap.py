@@ -10,7 +10,7 @@ import zeep
 from sqlalchemy import func, select
 
 from b2b_soap import alerts
-from b2b_soap.admin.licences import ATTAINMENT_FEATURES
+from b2b_soap.licensing import ATTAINMENT_FEATURES
 from b2b_soap.attainment.examples import EXAMPLE_HIERARCHY_FILE, make_school_attainment
 from b2b_soap.attainment.hierarchies import load_hierarchy_file, search_hierarchies
 from b2b_soap.attainment.jobs import import_attainment

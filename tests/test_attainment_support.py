@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from b2b_soap.admin.licences import ATTAINMENT_FEATURES, install_licence
+from b2b_soap.licensing import ATTAINMENT_FEATURES, install_licence
 from b2b_soap.attainment.directories import accept_attainment_file
 from b2b_soap.attainment.examples import EXAMPLE_HIERARCHY_FILE, make_school_attainment
 from b2b_soap.attainment.hierarchies import load_hierarchy_file

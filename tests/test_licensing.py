@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from b2b_soap.admin.licences import current_licence, install_licence, require_features
+from b2b_soap.licensing import current_licence, install_licence, require_features
 from b2b_soap.db import Licence, session_scope
 from b2b_soap.errors import NotLicensed, ValidationFailed
 from b2b_soap.licensing import (B2B_ATTAINMENT, B2B_STUDENT, PULSE, LicenceError, generate_keypair,

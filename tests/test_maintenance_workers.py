@@ -35,7 +35,7 @@ def slow_effect(ctx, delay=0.3):
     return {"effects": 1}
 
 actions.ACTIONS["clear_cache"] = "__main__:slow_effect"
-from b2b_soap.maintenance.run import main
+from b2b_soap.maintenance.scheduler_only import main
 sys.exit(main(["--config", sys.argv[1], "--no-alerts"]))
 """
 

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from b2b_soap.admin.persons import update_person
+from b2b_soap.persons import update_person
 from b2b_soap.db import IncomingRecord, MatchCandidate, session_scope
 from b2b_soap.operations.privacy import erase_person
 from b2b_soap.processing.worker import Worker

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from b2b_soap.admin.defaults import set_default
+from b2b_soap.defaults import set_default
 from b2b_soap.db import (CacheEntry, CarerLink, Conflict, Enrolment, Finding, IncomingRecord, MatchCandidate,
                          PersonIdentifier, VirtualFile, session_scope)
 from processing_support import (add_base, add_bystander, add_person, address, contact, fresh_upn, get_person, pupil,

@@ -2,10 +2,11 @@
 user needs the level the action asks for. Each missing grant or flag refuses on its own."""
 import pytest
 
-from b2b_soap.admin import bases, groups, users
+from b2b_soap.setup import bases, groups, users
 from b2b_soap.db import Base, User, session_scope
+from b2b_soap.errors import BaseNotEnabled, PermissionDenied
 from b2b_soap.security import (ADMINISTRATION, CONFLICTS, LA_PROCESSES, REPORTS, SCHOOL_PROCESSES, UNMATCHED,
-                               la_refusal, school_refusal, user_permissions)
+                               check_school_access, la_refusal, user_permissions)
 
 PASSWORD = "correct horse battery"
 B2BS, DATA = SCHOOL_PROCESSES
@@ -18,7 +19,7 @@ def _school(enabled=True):
 
 
 def test_school_user_with_both_grants_and_flag_is_allowed():
-    assert school_refusal(*_school(), BOTH) is None
+    check_school_access(*_school(), BOTH)
 
 
 @pytest.mark.parametrize("permissions, missing", [
@@ -30,19 +31,22 @@ def test_school_user_with_both_grants_and_flag_is_allowed():
     ({p: "Read-Write" for p in LA_PROCESSES}, B2BS),
 ])
 def test_each_missing_school_grant_refuses(permissions, missing):
-    code, message = school_refusal(*_school(), permissions)
-    assert code == "PermissionDenied" and missing in message
+    with pytest.raises(PermissionDenied, match=missing):
+        check_school_access(*_school(), permissions)
 
 
 def test_base_without_the_flag_refuses():
-    code, message = school_refusal(*_school(enabled=False), BOTH)
-    assert code == "BaseNotEnabled" and "9991001" in message
+    with pytest.raises(BaseNotEnabled, match="9991001") as refused:
+        check_school_access(*_school(enabled=False), BOTH)
+    assert refused.value.code == "BaseNotEnabled"
 
 
 def test_account_without_a_base_or_of_the_la_is_refused():
     user, base = _school()
-    assert school_refusal(user, None, BOTH)[0] == "PermissionDenied"
-    assert school_refusal(User(username="la", kind="la"), base, BOTH)[0] == "PermissionDenied"
+    with pytest.raises(PermissionDenied):
+        check_school_access(user, None, BOTH)
+    with pytest.raises(PermissionDenied):
+        check_school_access(User(username="la", kind="la"), base, BOTH)
 
 
 @pytest.mark.parametrize("process", LA_PROCESSES)
@@ -78,10 +82,12 @@ def test_permissions_come_from_groups_best_level_wins(ctx):
     with session_scope(ctx.sessions) as s:
         school, officer = users.get_user(s, "school"), users.get_user(s, "officer")
         assert user_permissions(s, officer.id) == {REPORTS: "Read-Write"}
-        assert school_refusal(school, school.base, user_permissions(s, school.id))[0] == "PermissionDenied"
+        with pytest.raises(PermissionDenied):
+            check_school_access(school, school.base, user_permissions(s, school.id))
         groups.grant(s, "test", "Schools", DATA, "Read-Write")
     with session_scope(ctx.sessions) as s:
         school = users.get_user(s, "school")
-        assert school_refusal(school, school.base, user_permissions(s, school.id)) is None
+        check_school_access(school, school.base, user_permissions(s, school.id))
         bases.set_b2b(s, "test", "9991001", False)
-        assert school_refusal(school, school.base, user_permissions(s, school.id))[0] == "BaseNotEnabled"
+        with pytest.raises(BaseNotEnabled):
+            check_school_access(school, school.base, user_permissions(s, school.id))

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from b2b_soap.db import (Aspect, AttainmentResult, AuditEntry, Base, GroupPermission, SuspenseItem, User,
                          VirtualFile, session_scope)
-from b2b_soap.admin.licences import ATTAINMENT_FEATURES
+from b2b_soap.licensing import ATTAINMENT_FEATURES
 from b2b_soap.licensing import B2B_ATTAINMENT, B2B_STUDENT, issue_licence, load_private_key
 from b2b_soap.web import make_web_app
 from test_web_pages import _text, client, world  # noqa: F401 (fixtures)

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from b2b_soap.admin import bases, groups
-from b2b_soap.admin.defaults import seed_defaults
-from b2b_soap.admin.licences import install_licence
+from b2b_soap.setup import bases, groups
+from b2b_soap.defaults import seed_defaults
+from b2b_soap.licensing import install_licence
 from b2b_soap.config import settings_from_dict
 from b2b_soap.context import AppContext
 from b2b_soap.db import User, session_scope

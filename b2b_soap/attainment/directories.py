@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..admin.licences import ATTAINMENT_FEATURES, require_features
 from ..config import Settings
 from ..db import AttainmentImport, VirtualFile, utcnow
 from ..errors import PayloadTooLarge, ServerBusy
+from ..licensing import ATTAINMENT_FEATURES, require_features
 from ..private_files import write_private_file
 
 __all__ = ["UnsafeDirectory", "check_directories", "accept_attainment_file", "write_private_file",

@@ -16,12 +16,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..admin.licences import ATTAINMENT_FEATURES, require_features
 from ..config import Settings
 from ..context import AppContext
-from ..security import audit
 from ..db import (Aspect, AspectHierarchy, AttainmentImport, Base, ScheduledTask, SuspenseItem, VirtualFile,
                   session_scope, utcnow)
+from ..licensing import ATTAINMENT_FEATURES, require_features
+from ..security import audit
 from ..transfer import AttainmentPupil, TransferError, TransferHeader, parse_attainment, parse_header
 from ..transfer import AttainmentResult as FileResult
 from .directories import check_directories, remove_file

@@ -13,10 +13,10 @@ from typing import Any, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..admin.licences import ATTAINMENT_FEATURES, require_features
 from ..config import Settings
 from ..db import Aspect, AttainmentImport, Person, PersonIdentifier, SuspenseItem, utcnow
 from ..errors import NotFound, ValidationFailed
+from ..licensing import ATTAINMENT_FEATURES, require_features
 from ..security import audit
 from .directories import remove_file, suspense_file_path, write_attainment_file
 from .placing import Placement, check_value, store_results

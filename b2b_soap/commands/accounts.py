@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import argparse
 
-from ..admin.bases import add_base, list_bases, set_b2b, show_base
-from ..admin.groups import PROCESSES, add_group, add_member, grant, list_groups, remove_member
-from ..admin.users import add_user, list_users, lock_user, set_password, unlock_user
 from ..security import LEVELS
+from ..setup.bases import add_base, list_bases, set_b2b, show_base
+from ..setup.groups import PROCESSES, add_group, add_member, grant, list_groups, remove_member
+from ..setup.users import add_user, list_users, lock_user, set_password, unlock_user
 from .common import admin_session, cli_actor, emit, emit_one, options, read_password
 
 __all__ = ["register"]

@@ -10,12 +10,12 @@ from typing import Iterator
 
 from sqlalchemy.orm import Session
 
-from ..admin.licences import ATTAINMENT_FEATURES, require_features
 from ..attainment import hierarchies, results, suspense
 from ..attainment.directories import waiting_files
 from ..attainment.jobs import import_attainment
 from ..context import AppContext
 from ..db import session_scope
+from ..licensing import ATTAINMENT_FEATURES, require_features
 from .common import context_from_args, emit, emit_one, person_id
 
 __all__ = ["register"]

@@ -5,9 +5,9 @@ import argparse
 import json
 from pathlib import Path
 
-from ..admin.demo import (DEFAULT_PASSWORD, DEMO_BASES, LA_ADMIN_USER, DemoOptions, DemoResult, build_demo,
-                          school_username)
 from ..private_files import owner_only
+from ..setup.demo import (DEFAULT_PASSWORD, DEMO_BASES, LA_ADMIN_USER, DemoOptions, DemoResult, build_demo,
+                          school_username)
 from .common import emit
 from .progress import StderrProgress
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..admin._personfields import FIELDS
-from ..admin.persons import (OPTIONAL_COLUMNS, REQUIRED_COLUMNS, get_person, import_persons_csv,
-                             person_record, update_person)
 from ..errors import ValidationFailed
+from ..persons import (OPTIONAL_COLUMNS, REQUIRED_COLUMNS, get_person, import_persons_csv,
+                             person_record, update_person)
+from ..persons.fields import FIELDS
 from .common import admin_session, cli_actor, emit, emit_one, options, person_id
 from .progress import StderrProgress
 

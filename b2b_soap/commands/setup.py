@@ -9,16 +9,15 @@ from pathlib import Path
 from sqlalchemy import make_url, select
 from sqlalchemy.exc import DBAPIError
 
-from ..admin.bootstrap import initialise, user_exists
-from ..admin.defaults import DEFINITIONS, list_defaults, set_default
-from ..admin.licences import install_licence
 from ..config import example_config, load_settings
 from ..db import Licence
-from ..admin.users import require_policy
+from ..defaults import DEFINITIONS, list_defaults, set_default
 from ..errors import NotFound, ServerBusy, ValidationFailed
-from ..licensing import (FEATURES, LicenceError, generate_keypair, issue_licence, load_private_key,
-                         verify_licence)
+from ..licensing import (FEATURES, LicenceError, generate_keypair, install_licence, issue_licence,
+                         load_private_key, verify_licence)
 from ..private_files import owner_only
+from ..setup.bootstrap import initialise, user_exists
+from ..setup.users import require_policy
 from .common import (admin_session, cli_actor, database_reason, emit, emit_one, options, read_password,
                      settings_from_args)
 

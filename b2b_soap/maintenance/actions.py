@@ -15,9 +15,9 @@ from typing import Any, Callable
 from sqlalchemy import and_, delete, exists, func, not_, or_, select, update
 
 from .. import alerts
-from ..admin.defaults import load_defaults
 from ..db import (Alert, AttainmentImport, Base, CacheEntry, Conflict, FilePart, IncomingRecord, JobRun, Person,
                   QueueEntry, VirtualFile, session_scope, utcnow)
+from ..defaults import load_defaults
 from ..errors import NotFound, ValidationFailed
 from ..processing.after_match import PERSON_FIELDS, person_value, same_value
 from ..review.unmatched import years_before

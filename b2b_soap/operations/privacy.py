@@ -16,10 +16,10 @@ from typing import Any, Iterable
 from sqlalchemy import Text, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..admin.persons import get_person
 from ..db import (PERSON_ERASED, AttainmentResult, AuditEntry, Base, CacheEntry, CarerLink, Conflict, Enrolment, FilePart, Finding,
                   IncomingRecord, MatchCandidate, Person, PersonIdentifier, SuspenseItem, VirtualFile, utcnow)
 from ..errors import ValidationFailed
+from ..persons import get_person
 from ..security import audit
 
 __all__ = ["export_person", "erase_person", "ERASED"]

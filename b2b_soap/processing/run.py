@@ -21,7 +21,7 @@ from typing import IO, Any, Sequence
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ..admin.defaults import SystemDefaults, load_defaults
+from ..defaults import SystemDefaults, load_defaults
 from ..context import AppContext
 from ..db import (Finding, IncomingRecord, MatchCandidate, QueueEntry, VirtualFile, bulk_insert, session_scope,
                   utcnow)

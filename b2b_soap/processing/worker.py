@@ -9,9 +9,9 @@ import threading
 import time
 from datetime import date
 
-from ..admin.defaults import load_defaults
 from ..context import AppContext
 from ..db import session_scope
+from ..defaults import load_defaults
 from .population import PopulationCache
 from .run import process_next, worker_name
 

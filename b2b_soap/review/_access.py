@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import Base, IncomingRecord, User
-from ..errors import NotFound, PermissionDenied, ValidationFailed
-from ..security import audit, la_refusal, user_permissions
+from ..errors import NotFound, ValidationFailed
+from ..security import audit, check_la_access
 
 __all__ = ["Actor", "allow", "check", "actor_name", "base_by_laestab", "page_bounds", "jsonable", "incoming_by_id"]
 
@@ -23,9 +23,7 @@ def actor_name(actor: Actor) -> str:
 def check(session: Session, actor: Actor, process: str, write: bool) -> str:
     """Refuse with PermissionDenied unless ``actor`` may do this; return the actor's name."""
     if not isinstance(actor, str):
-        refusal = la_refusal(actor, user_permissions(session, actor.id), process, write)
-        if refusal:
-            raise PermissionDenied(refusal)
+        check_la_access(session, actor, process, write)
     return actor_name(actor)
 
 

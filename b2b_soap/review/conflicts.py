@@ -7,7 +7,7 @@ from typing import Any, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..admin import persons
+from .. import persons
 from ..db import Base, Conflict, Person, utcnow
 from ..errors import NotFound, ValidationFailed
 from ..processing.after_match import person_value

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..admin.defaults import load_defaults
 from ..config import Settings
 from ..db import Base, Finding, IncomingRecord, MatchCandidate, Person, utcnow
+from ..defaults import load_defaults
 from ..errors import NotFound, ValidationFailed
 from ..matching import MatchSettings, is_valid_upn
 from ..processing.after_match import AfterMatch, MatchedRecord

@@ -7,13 +7,15 @@ import os
 
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from ..errors import ValidationFailed
+
 __all__ = ["hash_password", "verify_password", "check_policy", "PasswordPolicyError"]
 
 _N, _R, _P, _LEN = 2**14, 8, 1, 32
 
 
-class PasswordPolicyError(ValueError):
-    pass
+class PasswordPolicyError(ValidationFailed):
+    """A password the policy refuses; the message says why."""
 
 
 def _derive(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:

@@ -5,9 +5,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import Base, GroupMember, GroupPermission, User
+from ..errors import BaseNotEnabled, PermissionDenied
 
-__all__ = ["SCHOOL_PROCESSES", "LA_PROCESSES", "LEVELS", "user_permissions", "school_refusal",
-           "la_refusal", "UNMATCHED", "CONFLICTS", "REPORTS", "ADMINISTRATION"]
+__all__ = ["SCHOOL_PROCESSES", "LA_PROCESSES", "LEVELS", "user_permissions", "check_school_access",
+           "la_refusal", "check_la_access", "UNMATCHED", "CONFLICTS", "REPORTS", "ADMINISTRATION"]
 
 B2BS_IMPORT_EXPORT = "B2BS Import/Export"
 IMPORT_EXPORT_DATA = "Import/Export data"
@@ -35,18 +36,22 @@ def user_permissions(session: Session, user_id: int) -> dict[str, str]:
     return best
 
 
-def school_refusal(user: User, base: Base | None, permissions: dict[str, str]) -> tuple[str, str] | None:
-    """Why a school user may not use the SOAP service, as (fault code, message), or None."""
+def check_school_access(user: User, base: Base | None, permissions: dict[str, str]) -> None:
+    """Refuse a school user who may not use the SOAP service.
+
+    Raises:
+        PermissionDenied: not a school account bound to a base, or a school process not Read-Write.
+        BaseNotEnabled: the base's B2B Student flag is off.
+    """
     if user.kind != "school" or base is None:
-        return "PermissionDenied", "this account is not a school account bound to a base"
+        raise PermissionDenied("this account is not a school account bound to a base")
     if not base.b2b_enabled:
-        return ("BaseNotEnabled", f"base {base.laestab} is not enabled for B2B Student; "
-                "ask the LA to set the B2B Student Base flag")
+        raise BaseNotEnabled(f"base {base.laestab} is not enabled for B2B Student; "
+                             "ask the LA to set the B2B Student Base flag")
     missing = [p for p in SCHOOL_PROCESSES if permissions.get(p) != "Read-Write"]
     if missing:
-        return ("PermissionDenied", "the account's groups do not grant Read-Write on "
-                + " and ".join(missing) + "; ask the LA to grant it")
-    return None
+        raise PermissionDenied("the account's groups do not grant Read-Write on "
+                               + " and ".join(missing) + "; ask the LA to grant it")
 
 
 def la_refusal(user: User, permissions: dict[str, str], process: str, write: bool) -> str | None:
@@ -58,3 +63,10 @@ def la_refusal(user: User, permissions: dict[str, str], process: str, write: boo
     if LEVELS.index(level) < LEVELS.index(needed):
         return f"needs {needed} on {process!r} (has {level})"
     return None
+
+
+def check_la_access(session: Session, user: User, process: str, write: bool) -> None:
+    """Refuse with PermissionDenied unless the LA user has the level on ``process`` that ``write`` asks."""
+    refusal = la_refusal(user, user_permissions(session, user.id), process, write)
+    if refusal is not None:
+        raise PermissionDenied(refusal)

@@ -10,16 +10,15 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from ..admin.licences import require_features
 from ..context import AppContext
 from ..db import Base, User
-from ..errors import B2BError, PermissionDenied
-from ..licensing import B2B_STUDENT
-from ..security import school_refusal, user_permissions
+from ..errors import PermissionDenied
+from ..licensing import B2B_STUDENT, require_features
+from ..security import check_school_access, user_permissions
 from ..security.auth import VerificationCache
 from ..transfer.store import FileStore
 
-__all__ = ["Runtime", "Principal", "runtime", "principal", "school_gate", "la_gate", "error_for_code"]
+__all__ = ["Runtime", "Principal", "runtime", "principal", "school_gate", "la_gate"]
 
 PRINCIPAL_KEY = "b2b.principal"
 
@@ -55,20 +54,11 @@ def principal(spyne_ctx) -> Principal:
     return spyne_ctx.transport.req_env[PRINCIPAL_KEY]
 
 
-_BY_CODE = {cls.code: cls for cls in B2BError.__subclasses__()}
-
-
-def error_for_code(code: str, message: str) -> B2BError:
-    return _BY_CODE.get(code, PermissionDenied)(message)
-
-
 def school_gate(session: Session, ctx: AppContext, user: User) -> Principal:
     """Licence, then the base flag, then group permissions (DESIGN "Permissions")."""
     require_features(session, ctx.settings, B2B_STUDENT)
     base = session.get(Base, user.base_id) if user.base_id is not None else None
-    refusal = school_refusal(user, base, user_permissions(session, user.id))
-    if refusal is not None:
-        raise error_for_code(*refusal)
+    check_school_access(user, base, user_permissions(session, user.id))
     return Principal(user.id, user.username, user.kind, base.id, base.laestab)
 
 

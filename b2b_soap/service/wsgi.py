@@ -35,10 +35,10 @@ from sqlalchemy import func, select, text
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from .. import metrics
-from ..admin.licences import current_licence
 from ..context import AppContext
 from ..db import QueueEntry, User, session_scope
 from ..errors import AuthenticationFailed, B2BError
+from ..licensing import current_licence
 from ..logging_setup import new_request_id
 from ..security.auth import WSSE_NS, authenticate, find_credentials
 from ..web import make_web_app

@@ -14,11 +14,10 @@ from pathlib import Path
 from flask import Flask, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from ..admin.licences import current_licence
 from ..context import AppContext
 from ..db import User, utcnow
 from ..errors import B2BError, NotFound, PermissionDenied, ValidationFailed
-from ..licensing import B2B_STUDENT
+from ..licensing import B2B_STUDENT, current_licence
 from ..security import is_locked, user_permissions
 from . import filters
 from .guard import NAVIGATION, allowed

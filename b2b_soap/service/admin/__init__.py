@@ -17,13 +17,13 @@ Several modules each contribute operations. To add one:
 
        SERVICE = ReviewAdmin
 
-2. Add ``"<topic>"`` to ``ADMIN_MODULES`` below, run ``python -m b2b_soap.service.snapshot``
+2. Import its ``SERVICE`` below and add it to ``ADMIN_SERVICES``, run ``python -m b2b_soap.service.snapshot``
    and commit the changed ``b2b_soap/wsdl/B2BAdmin.wsdl`` (the drift test compares served and committed).
 
 What :func:`admin_operation` does for you: the WSGI front has already authenticated the
 caller (UsernameToken or Basic, lockout, audit of failures) and checked the licence and that
 the account is an LA user. The decorator then opens one transaction (``call.session``,
-committed on return, rolled back on any error), checks ``la_refusal(process, write)`` →
+committed on return, rolled back on any error), checks ``check_la_access(process, write)`` →
 ``PermissionDenied``, calls your function with an :class:`AdminCall` (session, user, ctx,
 settings, actor) and the arguments, and audits write operations as ``admin.<Operation>``.
 Raise ``b2b_soap.errors`` (NotFound, ValidationFailed, ...): they become the typed
@@ -33,19 +33,11 @@ for operations without ``_returns``.
 """
 from __future__ import annotations
 
-import importlib
-
+from . import attainment, downloads, jobs, review, tasks
 from .base import ADMIN_PORT_TYPE, ADMIN_SERVICE_NAME, AdminCall, AdminService, admin_operation, assemble
 
-__all__ = ["ADMIN_MODULES", "ADMIN_SERVICES", "ADMIN_PORT_TYPE", "ADMIN_SERVICE_NAME", "AdminCall",
-           "AdminService", "admin_operation"]
+__all__ = ["ADMIN_SERVICES", "ADMIN_PORT_TYPE", "ADMIN_SERVICE_NAME", "AdminCall", "AdminService",
+           "admin_operation"]
 
-ADMIN_MODULES = (
-    "downloads",
-    "review",
-    "tasks",
-    "jobs",
-    "attainment",
-)
-
-ADMIN_SERVICES = [assemble([importlib.import_module(f"{__name__}.{name}").SERVICE for name in ADMIN_MODULES])]
+# The order is the order of the operations in the WSDL.
+ADMIN_SERVICES = [assemble([downloads.SERVICE, review.SERVICE, tasks.SERVICE, jobs.SERVICE, attainment.SERVICE])]

@@ -12,9 +12,9 @@ import io
 
 from spyne import Array, Boolean, Date, Double, Int, Long, Unicode
 
-from ...admin.licences import ATTAINMENT_FEATURES, require_features
 from ...attainment import hierarchies, results, suspense
 from ...attainment.directories import waiting_files
+from ...licensing import ATTAINMENT_FEATURES, require_features
 from ...security import ADMINISTRATION, REPORTS, UNMATCHED
 from ..types import StringArray, UtcDateTime, _Model
 from .base import AdminCall, AdminService, admin_operation

@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session
 from ...config import Settings
 from ...context import AppContext
 from ...db import User, session_scope
-from ...errors import PermissionDenied
-from ...security import audit, la_refusal, user_permissions
+from ...security import audit, check_la_access
 from ..runtime import principal, runtime
 from ..wcf import operation
 
@@ -76,9 +75,7 @@ def admin_operation(process: str, *params: Any, write: bool = False, **rpc_kwarg
             rt = runtime(ctx).ctx
             with session_scope(rt.sessions) as session:
                 user = session.get(User, who.user_id)
-                refusal = la_refusal(user, user_permissions(session, user.id), process, write)
-                if refusal is not None:
-                    raise PermissionDenied(refusal)
+                check_la_access(session, user, process, write)
                 result = func(AdminCall(session, user, rt, ctx), *args)
                 if write:
                     audit(session, user.username, f"admin.{func.__name__}", "soap", "")

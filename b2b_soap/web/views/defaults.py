@@ -1,12 +1,12 @@
 """System defaults: everyone with Administration reads them; Read-Write changes them.
 
-Values are validated by ``admin.defaults.set_default``; a refused value is shown beside its field.
+Values are validated by ``b2b_soap.defaults.set_default``; a refused value is shown beside its field.
 """
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
-from ...admin.defaults import list_defaults, set_default
+from ...defaults import list_defaults, set_default
 from ...errors import ValidationFailed
 from ...security import ADMINISTRATION
 from ..guard import allowed, requires

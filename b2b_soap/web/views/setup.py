@@ -10,13 +10,13 @@ from typing import Callable, Iterable
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
-from ...admin import bases, groups, users
-from ...admin.licences import current_licence, install_licence
 from ...attainment.hierarchies import find_hierarchy, hierarchy_aspects, list_hierarchies
 from ...attainment.suspense import list_suspense, resolve_suspense, suspense_to_dict
 from ...db import SuspenseItem
 from ...errors import B2BError, ValidationFailed
+from ...licensing import current_licence, install_licence
 from ...security import ADMINISTRATION, LA_PROCESSES, LEVELS, REPORTS, UNMATCHED
+from ...setup import bases, groups, users
 from ..guard import requires
 
 bp = Blueprint("setup", __name__, url_prefix="/setup")

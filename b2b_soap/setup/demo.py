@@ -20,13 +20,12 @@ from sqlalchemy.orm import Session
 from ..config import Settings, load_settings
 from ..context import AppContext
 from ..db import AspectHierarchy, Base, Person, session_scope
-from ..licensing import FEATURES, generate_keypair, issue_licence, load_private_key, public_key_text
-from ..errors import ValidationFailed
-from ..security import SCHOOL_PROCESSES, PasswordPolicyError, check_policy
+from ..licensing import (FEATURES, current_licence, generate_keypair, install_licence, issue_licence,
+                         load_private_key, public_key_text)
+from ..persons import Progress, load_carer_links, upsert_persons
+from ..security import SCHOOL_PROCESSES, check_policy
 from .bases import add_base
 from .bootstrap import LA_ADMIN_GROUP, Step, ensure_group, ensure_member, ensure_user, initialise
-from .licences import current_licence, install_licence
-from .persons import Progress, load_carer_links, upsert_persons
 
 __all__ = ["DemoOptions", "DemoResult", "build_demo", "DEMO_BASES", "SCHOOL_GROUP", "LA_ADMIN_USER",
            "DEFAULT_PASSWORD", "CONFIG_NAME", "PRIVATE_KEY_NAME", "school_username"]
@@ -160,10 +159,7 @@ def build_demo(options: DemoOptions, progress: Progress | None = None) -> DemoRe
     Raises:
         ValidationFailed: the password is refused by the policy (checked before anything is written).
     """
-    try:
-        check_policy(options.password)
-    except PasswordPolicyError as exc:
-        raise ValidationFailed(str(exc)) from None
+    check_policy(options.password)
     data_dir = options.data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     private_key, public_key, key_step = _vendor_public_key(data_dir)

@@ -17,6 +17,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ..errors import ValidationFailed
+
 __all__ = ["FEATURES", "LicenceError", "LicenceInfo", "issue_licence", "verify_licence", "generate_keypair",
            "load_private_key", "public_key_text"]
 
@@ -25,7 +27,7 @@ B2B_STUDENT, PULSE, B2B_ATTAINMENT = "B2B_STUDENT", "PULSE", "B2B_ATTAINMENT"
 FEATURES = (B2B_STUDENT, PULSE, B2B_ATTAINMENT)
 
 
-class LicenceError(ValueError):
+class LicenceError(ValidationFailed):
     """A licence key was refused; ``reason`` is malformed, tampered, expired, wrong-la or no-key."""
 
     def __init__(self, reason: str, message: str):

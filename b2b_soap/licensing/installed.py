@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from ..config import Settings
 from ..db import Licence
 from ..errors import NotLicensed, ValidationFailed
-from ..licensing import B2B_ATTAINMENT, B2B_STUDENT, PULSE, LicenceError, LicenceInfo, verify_licence
 from ..security import audit
+from .keys import B2B_ATTAINMENT, B2B_STUDENT, PULSE, LicenceError, LicenceInfo, verify_licence
 
 __all__ = ["install_licence", "current_licence", "require_features", "ATTAINMENT_FEATURES"]
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ..db import AuditEntry, CarerLink, Person, copy_rows, utcnow
 from ..errors import NotFound, ValidationFailed
 from ..security import audit
-from ._personfields import FIELDS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, clean_value, row_cleaner, upn_warning
+from .fields import FIELDS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, clean_value, row_cleaner, upn_warning
 
 __all__ = ["RowProblem", "ImportReport", "Progress", "import_persons_csv", "upsert_persons",
            "load_carer_links", "update_person", "get_person", "person_record", "REQUIRED_COLUMNS",

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from ..config import SecuritySettings
 from ..db import Base, Group, GroupMember, User, WebSession, utcnow
 from ..errors import NotFound, ValidationFailed
-from ..security import PasswordPolicyError, audit, check_policy, hash_password, is_locked, unlock
+from ..security import audit, check_policy, hash_password, is_locked, unlock
 from .bases import get_base
 
 __all__ = ["add_user", "get_user", "list_users", "set_password", "lock_user", "unlock_user", "require_policy",
@@ -23,11 +23,8 @@ def _snapshot(user: User, laestab: str | None) -> dict[str, Any]:
 
 
 def require_policy(password: str, security: SecuritySettings) -> str:
-    """The password, if the policy accepts it; else ValidationFailed saying why."""
-    try:
-        check_policy(password, security.min_password_length)
-    except PasswordPolicyError as exc:
-        raise ValidationFailed(str(exc)) from None
+    """The password, if the policy accepts it; else PasswordPolicyError (a ValidationFailed) saying why."""
+    check_policy(password, security.min_password_length)
     return password
 
 

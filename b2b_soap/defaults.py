@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..config import Settings
-from ..db import SystemDefault, utcnow
-from ..errors import NotFound, ValidationFailed
-from ..security import audit
+from .config import Settings
+from .db import SystemDefault, utcnow
+from .errors import NotFound, ValidationFailed
+from .security import audit
 
 __all__ = ["DEFINITIONS", "SystemDefaults", "load_defaults", "seed_defaults", "set_default", "list_defaults"]
 

@@ -1,4 +1,4 @@
-"""Scheduler-only mode: ``python -m b2b_soap.maintenance.run --config FILE``.
+"""Scheduler-only mode: ``python -m b2b_soap.maintenance.scheduler_only --config FILE``.
 
 Runs the maintenance scheduler (and alert delivery) without the SOAP service, until
 SIGTERM or SIGINT; useful on a host that only does maintenance, and in tests.
@@ -19,7 +19,7 @@ from .scheduler import start_scheduler
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m b2b_soap.maintenance.run")
+    parser = argparse.ArgumentParser(prog="python -m b2b_soap.maintenance.scheduler_only")
     parser.add_argument("--config", help="configuration file")
     parser.add_argument("--no-alerts", action="store_true", help="do not deliver alerts from this process")
     args = parser.parse_args(argv)

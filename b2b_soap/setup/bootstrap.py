@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from ..config import SecuritySettings, Settings
 from ..db import (Group, GroupMember, GroupPermission, SystemDefault, User, is_sqlite, make_engine, session_scope,
                   upgrade)
+from ..defaults import seed_defaults
 from ..maintenance.store import import_config_jobs, seed_default_jobs
 from ..security import LA_PROCESSES, verify_password
-from .defaults import seed_defaults
 from .groups import add_group, add_member, get_group, grant
 from .users import add_user, get_user, set_password
 
