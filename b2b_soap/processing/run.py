@@ -7,8 +7,6 @@ leaves either nothing or one complete run, and the next claim starts again clean
 """
 from __future__ import annotations
 
-import gzip
-import io
 import logging
 import os
 import socket
@@ -16,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import date
-from typing import IO, Any, Sequence
+from typing import Any, Sequence
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -25,18 +23,18 @@ from ..admin.defaults import SystemDefaults, load_defaults
 from ..context import AppContext
 from ..db import (Finding, IncomingRecord, MatchCandidate, QueueEntry, VirtualFile, bulk_insert, session_scope,
                   utcnow)
-from ..transfer import KeyRing, parse_pupils
+from ..errors import NotFound
+from ..files import Claim, claim_next, finish, give_back, open_content
+from ..transfer import parse_pupils
 from ..transfer.errors import TransferError
 from .after_match import AfterMatch, MatchedRecord
 from .incoming import Parsed, parsed_records
 from .linking import Outcome, link_batch
 from .population import PopulationCache, cache_for
-from .queue import Claim, claim_next, finish, give_back
 from .review_queue import OPEN, ReviewQueue
 from .. import metrics
 
-__all__ = ["FileResult", "process_next", "run_pending", "process_claimed", "worker_name", "open_content",
-           "LostClaim"]
+__all__ = ["FileResult", "process_next", "run_pending", "process_claimed", "worker_name", "LostClaim"]
 
 log = logging.getLogger("b2b_soap.processing")
 
@@ -58,14 +56,6 @@ class FileResult:
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-
-
-def open_content(keyring: KeyRing, vf: VirtualFile) -> IO[bytes]:
-    """The file's plain bytes as a stream; gzip is inflated as the parser reads."""
-    if vf.content is None:
-        raise TransferError(f"file {vf.id} has no content (deleted or never completed)")
-    raw = io.BytesIO(keyring.decrypt(vf.content, vf.id.encode()))
-    return gzip.GzipFile(fileobj=raw, mode="rb") if vf.content_compression == "Gzip" else raw
 
 
 def _enrolment(p: Parsed) -> dict[str, Any]:
@@ -173,7 +163,7 @@ def process_claimed(ctx: AppContext, claim: Claim, cache: PopulationCache | None
 
 
 def _after_failure(ctx: AppContext, claim: Claim, error: Exception) -> FileResult:
-    permanent = isinstance(error, TransferError)
+    permanent = isinstance(error, (TransferError, NotFound))  # no content: no retry helps
     message = f"{error.__class__.__name__}: {error}"
     with session_scope(ctx.sessions) as session:
         if permanent or claim.attempt >= ctx.settings.processing.max_attempts:

@@ -17,7 +17,7 @@ from ..errors import B2BError, PermissionDenied
 from ..licensing import B2B_STUDENT
 from ..security import school_refusal, user_permissions
 from ..security.auth import VerificationCache
-from ..transfer.store import FileStore
+from ..files import FileStore
 
 __all__ = ["Runtime", "Principal", "runtime", "principal", "school_gate", "la_gate", "error_for_code"]
 

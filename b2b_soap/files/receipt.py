@@ -8,18 +8,17 @@ file and replaces the parts by the file's content in the same transaction. So a 
 leaves either nothing, a ``Receiving`` file whose missing parts can be sent again, or a
 complete record: never half a file or a queue row without its file.
 
-Stored content is the client's bytes as sent (gzip stays gzip; a multi-part gzip file is
-a multi-member gzip stream), encrypted with the file id as associated data. Read it back
-with :func:`read_content`.
+Stored content is the client's bytes as sent, encrypted (see :mod:`.content`, its one reader).
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import re
 import threading
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Iterator
 
@@ -33,12 +32,12 @@ from ..context import AppContext
 from ..attainment import accept_attainment_file
 from ..db import FilePart, QueueEntry, ScheduledTask, VirtualFile, is_sqlite, session_scope, utcnow
 from ..errors import ChecksumMismatch, DuplicateFile, NotFound, PayloadTooLarge, ServerBusy, ValidationFailed
-from .compression import check_part, decode_part, decode_parts
-from .crypto import KeyRing
-from .errors import CorruptCompressionError, PayloadTooLargeError, UnknownCompressionError
-from .validate import FileError, check_header, validate_transfer
+from ..transfer.compression import check_part, decode_part, decode_parts
+from ..transfer.crypto import KeyRing
+from ..transfer.errors import CorruptCompressionError, PayloadTooLargeError, UnknownCompressionError
+from ..transfer.validate import FileError, check_header, validate_transfer
 
-__all__ = ["UploadHeader", "Uploader", "Receipt", "FileStore", "read_content", "file_errors",
+__all__ = ["UploadHeader", "Uploader", "Receipt", "FileStore", "file_errors",
            "DATA_TYPES", "COMPRESSIONS"]
 
 DATA_TYPES = ("Student", "Attainment")
@@ -143,18 +142,6 @@ def _decoding(cap: int) -> Iterator[None]:
         raise ValidationFailed(f"content cannot be decompressed: {exc}") from None
 
 
-def read_content(keyring: KeyRing, vf: VirtualFile, cap: int | None = None) -> bytes:
-    """The plain (decrypted, decompressed) bytes of a complete virtual file."""
-    if vf.content is None:
-        raise NotFound(f"file {vf.id} has no content (deleted or still receiving)")
-    raw = keyring.decrypt(vf.content, vf.id.encode())
-    if vf.content_compression != "Gzip":
-        return raw
-    cap = cap if cap is not None else vf.total_bytes
-    with _decoding(cap):
-        return decode_parts((raw,), "Gzip", cap, members=True)
-
-
 def file_errors(errors: list[FileError]) -> list[dict]:
     return [{"line": e.line, "column": e.column, "message": e.message} for e in errors]
 
@@ -209,6 +196,18 @@ class FileStore:
             if header.part_count == 1:
                 return self._store_whole(uploader, header, content)
             return self._store_part(uploader, header, content)
+
+    def upload_whole(self, uploader: Uploader, header: UploadHeader, data: bytes) -> Receipt:
+        """Store a whole plain file as its base would have sent it: gzip, in as many parts
+        (gzip members) as the part limit needs; ``header`` describes the plain file."""
+        max_part = self.settings.storage.max_part_bytes
+        whole = gzip.compress(data, mtime=0)
+        parts = [whole] if len(whole) <= max_part else [
+            gzip.compress(data[i:i + max_part], mtime=0) for i in range(0, len(data), max_part)]
+        for number, part in enumerate(parts, start=1):
+            receipt = self.upload(uploader, replace(header, compression="Gzip", part_number=number,
+                                                    part_count=len(parts)), part)
+        return receipt
 
     def _existing(self, session: Session, uploader: Uploader, header: UploadHeader,
                   lock: bool = False) -> VirtualFile | None:
