@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import zeep
 
+from b2b_soap.processing import run_pending
 from b2b_soap.resources import package_path
 from b2b_soap.security import ADMINISTRATION
 from b2b_soap.transfer.writer import example_header, make_example_pupils, write_student_file
@@ -39,8 +40,9 @@ def test_upload_whose_file_names_another_task_is_rejected(tmp_path, database_url
     with running_server(env.config_path) as srv:
         sims = zeep_client(srv, "sims", PASSWORD)
         receipt = sims.service.UploadFile(header=file_header(sims, data, task_id=upload_task), content=data)
+        assert [r.status for r in run_pending(env.ctx)] == ["Rejected"]
         [error] = sims.service.GetFileStatus(fileId=receipt.FileId).Errors.FileError
-        assert receipt.Status == "Rejected" and error.Line == 3
+        assert receipt.Status == "Received" and error.Line == 3
         assert error.Message.startswith("TaskId 42 differs from the upload's TaskId")
         same = sims.service.UploadFile(header=file_header(sims, data, task_id=42), content=data)
         assert same.Status == "Received"

@@ -127,12 +127,13 @@ def import_file(ctx: AppContext, actor: Actor, data: bytes, laestab: str, file_n
 
     FileGuid, TaskId and kind (Student or Attainment) come from the file itself, so a file SIMS
     made imports as SIMS would have sent it; a file without a FileGuid gets one made from its
-    checksum. The same checks (size, checksum, XSD, header against the base) and the same queue
-    follow; the file records ``source='import'`` and who imported it.
+    checksum. The same checks (size, checksum, then XSD and header against the base) and the same
+    queue follow; the file records ``source='import'`` and who imported it.
 
     Returns:
-        ``{"file_id", "data_type", "status", "errors"}``: status ``Received`` (queued, or waiting in
-        the attainment import directory) or ``Rejected``.
+        ``{"file_id", "data_type", "status", "errors"}``: a Student file is ``Received`` (queued;
+        processing validates it, and it becomes ``Processed`` or ``Rejected``); an Attainment file
+        is ``Received`` (waiting in the attainment import directory) or ``Rejected``.
 
     Raises:
         ValidationFailed: empty, or the header names another base or another base's task.
