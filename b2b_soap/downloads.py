@@ -15,7 +15,7 @@ from .db import Base, Download, utcnow
 from .errors import NotFound, ValidationFailed
 from .security import audit
 from .transfer.crypto import KeyRing
-from .transfer.store import DATA_TYPES
+from .files import DATA_TYPES
 
 __all__ = ["queue_download", "pending_downloads", "fetch_download", "acknowledge_download"]
 

@@ -33,7 +33,7 @@ from b2b_soap.processing import cache_for  # noqa: E402
 from b2b_soap.processing.run import process_next  # noqa: E402
 from b2b_soap.synth import generate_population  # noqa: E402
 from b2b_soap.transfer import IncomingPupil, create_key_file  # noqa: E402
-from b2b_soap.transfer.store import FileStore, UploadHeader, Uploader  # noqa: E402
+from b2b_soap.files import FileStore, UploadHeader, Uploader  # noqa: E402
 from b2b_soap.transfer.writer import example_header, write_student_file  # noqa: E402
 from synthetic_files import PupilMaker  # noqa: E402
 

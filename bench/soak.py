@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from b2b_soap.db import VirtualFile, session_scope, upgrade  # noqa: E402
-from b2b_soap.transfer.store import read_content  # noqa: E402
+from b2b_soap.files import read_content  # noqa: E402
 from server import start_server  # noqa: E402
 from service_setup import PASSWORD, ServiceEnv, student_file  # noqa: E402
 from soap_upload_load import ACTION, BASIC, envelope, peak_rss_mb  # noqa: E402

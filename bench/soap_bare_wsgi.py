@@ -20,7 +20,7 @@ from b2b_soap.config import load_settings  # noqa: E402
 from b2b_soap.context import AppContext  # noqa: E402
 from b2b_soap.service.server import limit_malloc_arenas  # noqa: E402
 from b2b_soap.security.auth import VerificationCache, authenticate, find_credentials  # noqa: E402
-from b2b_soap.transfer.store import FileStore, UploadHeader, Uploader  # noqa: E402
+from b2b_soap.files import FileStore, UploadHeader, Uploader  # noqa: E402
 
 TNS = "{http://schemas.b2b-soap.org/student/2026/01}"
 

@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/soap_upload_load.py [--uploads 80] [--clients 8] [--database-url URL]
 
-Starts the real server (``tests/server.py``, processing worker off) on a temporary SQLite
+Starts the real server (``tests/server.py``, processing worker off: an upload is acknowledged
+once it is stored, and the worker validates it later) on a temporary SQLite
 database (or ``--database-url``), sends a fixed number of uploads with the same envelope
 bytes per client (a fresh FileGuid each), and prints uploads/s, p50/p95 latency, the
 server's peak RSS and the median time of each step measured in-process. Then the same
@@ -17,6 +18,7 @@ import base64
 import gzip
 import hashlib
 import http.client
+import os
 import statistics
 import subprocess
 import sys
@@ -86,18 +88,34 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def report(name: str, seconds: float, latencies: list[float], failures: int, rss: float) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (the machine may be shared: this does not depend on load)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured_load(pid: int, port: int, path: str, bodies: list[bytes], clients: int
+                  ) -> tuple[float, list[float], int, float]:
+    """:func:`load`, and the server's CPU seconds it took."""
+    before = cpu_seconds(pid)
+    seconds, latencies, failures = load(port, path, bodies, clients)
+    return seconds, latencies, failures, cpu_seconds(pid) - before
+
+
+def report(name: str, seconds: float, latencies: list[float], failures: int, cpu: float, rss: float) -> float:
     latencies = sorted(latencies)
     rate = len(latencies) / seconds
     p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
     print(f"{name:>5}: {len(latencies)} uploads in {seconds:.1f} s = {rate:.2f} uploads/s, "
           f"p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
-          f"failures {failures}, server peak RSS {rss:.0f} MB")
+          f"failures {failures}, server CPU {cpu * 1000 / len(latencies):.0f} ms per upload, "
+          f"server peak RSS {rss:.0f} MB")
     return rate
 
 
 def step_timings(data: bytes, content: bytes, body: bytes, rounds: int = 5) -> None:
-    """Median ms of each step of one upload, measured in this process."""
+    """Median ms of each step of one upload, measured in this process (XSD validation is the
+    worker's, no longer the request's: shown for scale)."""
     from lxml import etree
 
     from b2b_soap.transfer.compression import gunzip_capped
@@ -110,7 +128,7 @@ def step_timings(data: bytes, content: bytes, body: bytes, rounds: int = 5) -> N
         "base64 decode": lambda: base64.b64decode(base64.b64encode(content)),
         "capped gunzip": lambda: gunzip_capped(content, 20 * 1024 * 1024),
         "sha-256": lambda: hashlib.sha256(data).hexdigest(),
-        "xsd validation": lambda: validate_transfer(data, "Student"),
+        "(worker) xsd validation": lambda: validate_transfer(data, "Student"),
         "encryption": lambda: ring.encrypt(content, b"file-id"),
     }
     print("steps (median ms):", ", ".join(
@@ -150,8 +168,8 @@ def main() -> int:
     srv = start_server(env.config_path)
     try:
         load(int(srv.url.rsplit(":", 1)[1]), "/B2BStudent.svc", bodies()[: args.clients], args.clients)  # warm up
-        seconds, latencies, failures = load(int(srv.url.rsplit(":", 1)[1]), "/B2BStudent.svc", bodies(), args.clients)
-        soap = report("soap", seconds, latencies, failures, peak_rss_mb(srv.process.pid))
+        soap = report("soap", *measured_load(srv.process.pid, int(srv.url.rsplit(":", 1)[1]), "/B2BStudent.svc",
+                                             bodies(), args.clients), peak_rss_mb(srv.process.pid))
     finally:
         srv.stop()
 
@@ -161,12 +179,11 @@ def main() -> int:
     try:
         _wait(port)
         load(port, "/bare", bodies()[: args.clients], args.clients)
-        seconds, latencies, failures = load(port, "/bare", bodies(), args.clients)
-        plain = report("bare", seconds, latencies, failures, peak_rss_mb(bare.pid))
+        plain = report("bare", *measured_load(bare.pid, port, "/bare", bodies(), args.clients), peak_rss_mb(bare.pid))
     finally:
         bare.terminate()
         bare.wait(10)
-    print(f"SOAP layer cost: bare/soap throughput ratio {plain / soap:.2f} (target <= 1.5)")
+    print(f"SOAP layer cost: bare/soap throughput ratio {plain / soap:.2f} (target <= 1.2)")
     env.close()
     return 0
 

@@ -11,7 +11,7 @@ from b2b_soap.db import Base, Group, GroupMember, GroupPermission, Person, User,
 from b2b_soap.matching import make_upn
 from b2b_soap.processing import run_pending
 from b2b_soap.transfer import Bs7666Address, IncomingContact, IncomingPupil
-from b2b_soap.transfer.store import FileStore, UploadHeader, Uploader
+from b2b_soap.files import FileStore, UploadHeader, Uploader
 from b2b_soap.transfer.writer import example_header, write_student_file
 
 _serial = count(1)

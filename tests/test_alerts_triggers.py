@@ -53,7 +53,9 @@ def test_a_rejected_upload_mails_file_rejected(env, port, capsys):
         accepted = sims.service.UploadFile(header=file_header(sims, student_file(pupils=3)),
                                            content=student_file(pupils=3))
         rejected = sims.service.UploadFile(header=file_header(sims, invalid, name="night.xml"), content=invalid)
-    assert (accepted.Status, rejected.Status) == ("Received", "Rejected")
+    assert (accepted.Status, rejected.Status) == ("Received", "Received")
+    assert {r.file_id: r.status for r in run_pending(env.ctx)} == {accepted.FileId: "Processed",
+                                                                    rejected.FileId: "Rejected"}
     with smtp_server(port) as inbox:
         log = _deliver(env, capsys)
     [(rcpts, mail)] = inbox.messages

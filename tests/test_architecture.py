@@ -6,10 +6,6 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "b2b_soap"
-# transfer/store.py is a database service (licences, attainment) until the virtual file store moves
-# to b2b_soap/files/; these assertions hold once it has.
-STORE_NOT_MOVED = pytest.mark.xfail((PACKAGE / "transfer" / "store.py").exists(), strict=True,
-                                    reason="transfer/store.py still holds the virtual file store")
 
 
 def _imports(path: Path) -> set[str]:
@@ -80,7 +76,6 @@ def test_the_cycle_finder_finds_a_cycle():
     assert _cycle({"a": {"b"}, "b": {"c"}}) is None
 
 
-@STORE_NOT_MOVED
 def test_no_import_cycle_between_packages():
     assert _cycle(_package_graph()) is None
 
@@ -89,7 +84,6 @@ def test_matching_imports_neither_sqlalchemy_nor_the_database():
     assert _forbidden_imports("matching") == []
 
 
-@STORE_NOT_MOVED
 def test_transfer_imports_neither_sqlalchemy_nor_the_database():
     assert _forbidden_imports("transfer") == []
 

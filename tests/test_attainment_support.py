@@ -99,7 +99,7 @@ def school_file(pupils, seed: int = 0, **kwargs) -> bytes:
 
 
 def accept(ctx: AppContext, base_id: int, data: bytes) -> str:
-    """Store a virtual file as the transfer store would and hand it to accept_attainment_file."""
+    """Store a virtual file as the file store would and hand it to accept_attainment_file."""
     with session_scope(ctx.sessions) as session:
         file = VirtualFile(id=str(uuid.uuid4()), file_guid=str(uuid.uuid4()), base_id=base_id,
                            data_type="Attainment", file_name="attainment.xml", total_bytes=len(data),

@@ -2,11 +2,14 @@
 a second import of the same file is refused as a duplicate, a file of another base is refused."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import create_engine, select
 
 from b2b_soap.db import VirtualFile, normalise_url
 from b2b_soap.resources import package_path
+from b2b_soap.transfer import validate_transfer
 
 pytest_plugins = ["test_cli_support"]  # the cli fixture
 
@@ -58,3 +61,16 @@ def test_a_file_of_another_base_is_refused_before_anything_is_stored(demo, datab
     refused = demo.fails("import", str(STUDENT), "--base", "9994002")
     assert "names base 9994001" in refused and "not 9994002" in refused
     assert _files(database_url) == []
+
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("student-invalid-*.xml")), ids=lambda p: p.stem)
+def test_an_invalid_file_imported_and_processed_is_rejected_with_every_error_in_its_place(demo, database_url,
+                                                                                           example):
+    data = example.read_bytes()
+    expected = "; ".join(f"line {e.line}: {e.message}" for e in validate_transfer(data, "Student").errors)
+    result = demo("--json", "import", str(example), "--base", "9994001", "--process")
+    assert result.code == 1, result
+    assert json.loads(result.out) == {"file_id": json.loads(result.out)["file_id"], "status": "Rejected",
+                                      "errors": expected}
+    assert expected.startswith("line ") and [f.status for f in _files(database_url)] == ["Rejected"]

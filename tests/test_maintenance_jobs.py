@@ -12,6 +12,7 @@ from b2b_soap.config import settings_from_dict
 from b2b_soap.context import AppContext
 from b2b_soap.db import (Alert, Base, CacheEntry, Conflict, FilePart, JobRun, Person, QueueEntry, VirtualFile,
                          session_scope, utcnow)
+from b2b_soap.files.deletion import delete_files
 from b2b_soap.maintenance import actions
 from b2b_soap.maintenance.locks import SchedulerLocked
 
@@ -83,7 +84,7 @@ def _assert_effects(ctx) -> None:
 
 def test_actions_called_directly(jobs_ctx):
     assert actions.clear_conflicts(jobs_ctx) == {"cleared": 2}
-    assert actions.delete_files(jobs_ctx) == {"deleted": 2, "parts_deleted": 4, "retention_days": 90}
+    assert delete_files(jobs_ctx) == {"deleted": 2, "parts_deleted": 4, "retention_days": 90}
     assert actions.clear_cache(jobs_ctx, older_than_days=30) == {"deleted": 1}
     _assert_effects(jobs_ctx)
     with jobs_ctx.sessions() as s:

@@ -12,7 +12,7 @@ from b2b_soap.downloads import fetch_download, queue_download
 from b2b_soap.errors import ValidationFailed
 from b2b_soap.operations import keys
 from b2b_soap.transfer.crypto import KeyRing
-from b2b_soap.transfer.store import read_content
+from b2b_soap.files import read_content
 
 pytest_plugins = ["test_cli_support"]  # the cli fixture: same data directory and database as ctx
 

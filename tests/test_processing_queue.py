@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from b2b_soap.db import (Conflict, IncomingRecord, MatchCandidate, QueueEntry, VirtualFile, session_scope, utcnow)
-from b2b_soap.processing import AfterMatch, claim_next, run_pending
+from b2b_soap.files import claim_next
+from b2b_soap.processing import AfterMatch, run_pending
 from b2b_soap.processing.run import process_claimed, process_next
 from b2b_soap.review import retry_file
 from b2b_soap.transfer.writer import make_example_pupils

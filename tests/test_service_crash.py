@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from b2b_soap.db import FilePart, QueueEntry, VirtualFile, session_scope
-from b2b_soap.transfer.store import read_content
+from b2b_soap.files import read_content
 from server import running_server, start_server, zeep_client
 from service_setup import PASSWORD, ServiceEnv, file_header, student_file
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 import zeep
 
+from b2b_soap.processing import run_pending
 from b2b_soap.resources import package_path
 from b2b_soap.security import ADMINISTRATION
 from b2b_soap.transfer.writer import example_header, make_example_pupils, write_student_file
 from server import running_server, zeep_client
-from service_setup import PASSWORD, ServiceEnv, fault_code, file_header
+from service_setup import PASSWORD, TNS, ServiceEnv, fault_code, file_header
 
 STUDENT = package_path("schemas", "examples", "student-valid.xml").read_bytes()
 
@@ -31,18 +32,23 @@ def test_admin_import_of_a_sims_file_is_received_once(tmp_path, database_url):
         assert fault_code(foreign.value, admin) == "ValidationFailed" and "9994001" in foreign.value.message
 
 
-@pytest.mark.parametrize("upload_task", [None, "another task of the base"])
+@pytest.mark.parametrize("upload_task", ["none", "another"])
 def test_upload_whose_file_names_another_task_is_rejected(tmp_path, database_url, upload_task):
     env = ServiceEnv.create(tmp_path, database_url)
     env.add_school("9994000", "sims")
-    other, named = env.add_task("9994000"), env.add_task("9994000")
-    upload_task = other if upload_task else None
-    data = write_student_file(example_header(task_id=named), make_example_pupils(3, 1))
     with running_server(env.config_path) as srv:
         sims = zeep_client(srv, "sims", PASSWORD)
-        receipt = sims.service.UploadFile(header=file_header(sims, data, task_id=upload_task), content=data)
+        task_type = sims.get_type(f"{{{TNS}}}ScheduledTask")
+        nightly, weekly = (sims.service.SaveScheduledTask(task=task_type(
+            TaskId=0, Name=name, DataType="Student", Direction="Export", Frequency="Daily",
+            TimeOfDay="01:00")).TaskId for name in ("nightly", "weekly"))
+        data = write_student_file(example_header(task_id=nightly), make_example_pupils(3, 1))
+        upload = {"none": None, "another": weekly}[upload_task]
+        receipt = sims.service.UploadFile(header=file_header(sims, data, task_id=upload), content=data)
+        assert [r.status for r in run_pending(env.ctx)] == ["Rejected"]
         [error] = sims.service.GetFileStatus(fileId=receipt.FileId).Errors.FileError
-        assert receipt.Status == "Rejected" and error.Line == 3
-        assert error.Message.startswith(f"TaskId {named} differs from the upload's TaskId")
-        same = sims.service.UploadFile(header=file_header(sims, data, task_id=named), content=data)
+        assert receipt.Status == "Received" and error.Line == 3
+        assert error.Message.startswith(f"TaskId {nightly} differs from the upload's TaskId")
+        same = sims.service.UploadFile(header=file_header(sims, data, task_id=nightly), content=data)
         assert same.Status == "Received"
+        assert [r.status for r in run_pending(env.ctx)] == ["Processed"]

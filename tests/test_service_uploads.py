@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from b2b_soap.db import FilePart, QueueEntry, VirtualFile, session_scope
-from b2b_soap.transfer.store import read_content
+from b2b_soap.files import read_content
+from b2b_soap.processing import run_pending
 from server import running_server, zeep_client
 from service_setup import PASSWORD, ServiceEnv, file_header, student_file
 
@@ -54,25 +55,31 @@ def test_uploads(tmp_path: Path, database_url: str) -> None:
         assert first.Status == "Received" and not first.IsDuplicate
         assert (second.FileId, second.IsDuplicate, second.ReceivedUtc) == (first.FileId, True, first.ReceivedUtc)
 
-        # XSD-invalid: stored as Rejected with its errors, not a fault
+        # XSD-invalid, and a file from another base's LAESTAB: received once durable, then
+        # Rejected by processing with their errors, not a fault
         invalid = single.replace(b"<Surname>", b"<Nickname>", 1).replace(b"</Surname>", b"</Nickname>", 1)
         rejected = c.service.UploadFile(header=file_header(c, invalid), content=invalid)
-        assert rejected.Status == "Rejected"
+        foreign = student_file("9995000", pupils=5)
+        receipt = c.service.UploadFile(header=file_header(c, foreign), content=foreign)
+        assert (rejected.Status, receipt.Status) == ("Received", "Received")
+        assert c.service.GetFileStatus(fileId=rejected.FileId).Status == "Received"
+        with session_scope(env.ctx.sessions) as session:
+            queued = set(session.scalars(select(QueueEntry.file_id)))
+            assert session.scalar(select(func.count()).select_from(FilePart)) == 0
+        assert queued == {done.FileId, first.FileId, rejected.FileId, receipt.FileId}
+
+        outcomes = {r.file_id: r.status for r in run_pending(env.ctx)}
+        assert outcomes == {done.FileId: "Processed", first.FileId: "Processed", rejected.FileId: "Rejected",
+                            receipt.FileId: "Rejected"}
         status = c.service.GetFileStatus(fileId=rejected.FileId)
         assert status.Status == "Rejected" and status.Errors.FileError[0].Line > 0
         assert "Nickname" in status.Errors.FileError[0].Message
-
-        # a file from another base's LAESTAB is rejected
-        foreign = student_file("9995000", pupils=5)
-        receipt = c.service.UploadFile(header=file_header(c, foreign), content=foreign)
         errors = c.service.GetFileStatus(fileId=receipt.FileId).Errors.FileError
-        assert receipt.Status == "Rejected" and any("9995000" in e.Message for e in errors)
+        assert any("9995000" in e.Message for e in errors)
 
     with session_scope(env.ctx.sessions) as session:
         files = {f.id: f for f in session.scalars(select(VirtualFile))}
-        queued = set(session.scalars(select(QueueEntry.file_id)))
-        assert session.scalar(select(func.count()).select_from(FilePart)) == 0
-        assert queued == {done.FileId, first.FileId}
+        assert not session.scalars(select(QueueEntry.file_id)).all()
         multi = files[done.FileId]
         assert read_content(env.ctx.keyring, multi) == data
         assert hashlib.sha256(data).hexdigest() == multi.sha256

@@ -153,7 +153,7 @@ def accept_attainment_file(session: Session, settings: Settings, virtual_file: V
                            plaintext_bytes: bytes) -> AttainmentImport:
     """Write a valid attainment file into the import directory and record it as waiting.
 
-    Called by the transfer store once a file is complete, its checksum verified and its
+    Called by the file store (``files``) once a file is complete, its checksum verified and its
     XSD validation passed, in the store's transaction (the caller commits). Idempotent
     per file id: a second call returns the existing record and writes nothing.
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import review
 from ..attainment.jobs import import_attainment
-from ..db import session_scope
+from ..db import VirtualFile, session_scope
 from ..processing import run_pending
 from .common import cli_actor, context_from_args, emit, emit_one, person_id
 
@@ -43,7 +43,8 @@ def register(subparsers) -> None:
     p.add_argument("file", type=Path)
     p.add_argument("--base", required=True, metavar="LAESTAB", help="the base that sent the file")
     p.add_argument("--process", action="store_true",
-                   help="process it right away (the queue, or the attainment import of this file)")
+                   help="process it right away (the queue, or the attainment import of this file) "
+                        "and show what became of it")
     p.set_defaults(handler=handle_import)
 
     files = subparsers.add_parser("files", help="received files").add_subparsers(
@@ -133,18 +134,21 @@ def handle_process(args: argparse.Namespace) -> int:
 def handle_import(args: argparse.Namespace) -> int:
     with context_from_args(args) as ctx:
         result = review.import_file(ctx, ACTOR, args.file.read_bytes(), args.base, args.file.name)
+        if args.process and result["data_type"] == "Student" and result["status"] == "Received":
+            result = _processed(ctx, result)
         emit_one(args, {"file_id": result["file_id"], "status": result["status"],
                         "errors": "; ".join(f"line {e['line']}: {e['message']}" for e in result["errors"])})
-        if args.process and result["status"] == "Received":
-            _process_now(args, ctx, result)
-        return 0 if result["status"] == "Received" else 1
+        if args.process and result["data_type"] == "Attainment" and result["status"] == "Received":
+            emit_one(args, import_attainment(ctx, file_id=result["file_id"], actor=ACTOR))
+        return 1 if result["status"] in ("Rejected", "Failed") else 0
 
 
-def _process_now(args: argparse.Namespace, ctx, imported: dict) -> None:
-    if imported["data_type"] == "Attainment":
-        emit_one(args, import_attainment(ctx, file_id=imported["file_id"], actor=ACTOR))
-    else:
-        emit(args, [vars(r) for r in run_pending(ctx)], RESULT_COLUMNS)
+def _processed(ctx, imported: dict) -> dict:
+    """Run the queue (this file with it), then the file as processing left it: Processed, Rejected or Failed."""
+    run_pending(ctx)
+    with session_scope(ctx.sessions) as session:
+        vf = session.get(VirtualFile, imported["file_id"])
+        return {**imported, "status": vf.status, "errors": vf.errors or []}
 
 
 def _page(args: argparse.Namespace, page: dict, columns) -> None:

@@ -12,25 +12,20 @@ import threading
 from datetime import date, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import and_, delete, exists, func, not_, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from .. import alerts
-from ..db import (Alert, AttainmentImport, Base, CacheEntry, Conflict, FilePart, IncomingRecord, JobRun, Person,
-                  QueueEntry, VirtualFile, session_scope, utcnow)
+from ..db import Alert, Base, CacheEntry, Conflict, IncomingRecord, JobRun, Person, session_scope, utcnow
 from ..defaults import load_defaults
 from ..errors import NotFound, ValidationFailed
 from ..processing.after_match import PERSON_FIELDS, person_value, same_value
 from ..review.unmatched import years_before
 
 __all__ = ["ACTIONS", "resolve_action", "is_available", "check_action_args", "available_actions",
-           "clear_conflicts", "delete_files", "clear_cache", "retention", "unmatched_waiting",
-           "DELETABLE_STATUSES"]
+           "clear_conflicts", "clear_cache", "retention", "unmatched_waiting"]
 
 Action = Callable[..., dict]
 
-DELETABLE_STATUSES = ("Processed", "Rejected")
-# Attainment files still being imported or resolved must keep their bytes.
-_ATTAINMENT_DONE = ("imported", "done")
 BATCH = 1000
 
 
@@ -59,44 +54,6 @@ def clear_conflicts(ctx, stop: threading.Event | None = None) -> dict[str, int]:
                     .values(status="cleared", resolved_at=utcnow(), resolved_by="job:clear_conflicts")
                     .execution_options(synchronize_session=False)).rowcount
     return {"cleared": cleared}
-
-
-def _deletable_files(cutoff, after: str) -> Any:
-    unfinished_import = exists().where(AttainmentImport.file_id == VirtualFile.id,
-                                       AttainmentImport.status.not_in(_ATTAINMENT_DONE))
-    queued = exists().where(QueueEntry.file_id == VirtualFile.id)
-    return (select(VirtualFile.id)
-            .where(VirtualFile.status.in_(DELETABLE_STATUSES), VirtualFile.deleted_at.is_(None),
-                   VirtualFile.received_at < cutoff, VirtualFile.id > after, not_(queued),
-                   not_(unfinished_import))
-            .order_by(VirtualFile.id).limit(BATCH))
-
-
-def delete_files(ctx, retention_days: int | None = None, stop: threading.Event | None = None) -> dict[str, int]:
-    """Delete the content and parts of processed or rejected files older than FILE_RETENTION_DAYS.
-
-    The row stays as a tombstone (id, base, dates, checksum, counts) with ``deleted_at`` set.
-    Files still queued, receiving, received, processing or failed are never touched.
-    Works in batches of ``BATCH`` files, one transaction each, and stops between batches on ``stop``.
-    """
-    with session_scope(ctx.sessions) as session:
-        days = load_defaults(session, ctx.settings).file_retention_days if retention_days is None else retention_days
-    cutoff = utcnow() - timedelta(days=int(days))
-    counts = {"deleted": 0, "parts_deleted": 0, "retention_days": int(days)}
-    after = ""  # keyset paging on the id, so no batch rescans the tombstones of the previous ones
-    while not (stop and stop.is_set()):
-        with session_scope(ctx.sessions) as session:
-            ids = session.scalars(_deletable_files(cutoff, after)).all()
-            if not ids:
-                break
-            after = ids[-1]
-            counts["parts_deleted"] += session.execute(
-                delete(FilePart).where(FilePart.file_id.in_(ids))).rowcount
-            session.execute(update(VirtualFile).where(VirtualFile.id.in_(ids))
-                            .values(content=None, errors=None, deleted_at=utcnow())
-                            .execution_options(synchronize_session=False))
-            counts["deleted"] += len(ids)
-    return counts
 
 
 def clear_cache(ctx, older_than_days: int | None = None, stop: threading.Event | None = None) -> dict[str, int]:
@@ -145,7 +102,7 @@ def unmatched_waiting(ctx, older_than_hours: int = 24, stop: threading.Event | N
 # name -> "module:function"; resolved on use so an optional module (attainment) may be absent.
 ACTIONS = {
     "clear_conflicts": f"{__name__}:clear_conflicts",
-    "delete_files": f"{__name__}:delete_files",
+    "delete_files": "b2b_soap.files.deletion:delete_files",
     "clear_cache": f"{__name__}:clear_cache",
     "retention": f"{__name__}:retention",
     "attainment_import": "b2b_soap.attainment.jobs:import_attainment",

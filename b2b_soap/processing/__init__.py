@@ -1,12 +1,11 @@
-"""Processing of received files: the durable queue, the worker, matching against the
+"""Processing of received files: the worker, matching against the
 population held in the database, and what follows a match (conflicts, cache, links)."""
 from .after_match import AfterMatch, MatchedRecord
 from .model import default_model, load_model
 from .population import PopulationCache, age_on, cache_for
-from .queue import claim_next, enqueue
 from .run import FileResult, process_next, run_pending
 from .worker import Worker, start_worker
 
 __all__ = ["AfterMatch", "MatchedRecord", "default_model", "load_model", "PopulationCache", "age_on",
-           "cache_for", "claim_next", "enqueue", "FileResult", "process_next", "run_pending", "Worker",
+           "cache_for", "FileResult", "process_next", "run_pending", "Worker",
            "start_worker"]

@@ -1,4 +1,4 @@
-"""Processing one virtual file: read, parse, link, then write everything in one transaction.
+"""Processing one virtual file: read and validate, link, then write everything in one transaction.
 
 Reading, parsing and matching touch no rows; the write phase then replaces whatever the
 file's records were (none, unless an earlier run was cut short before its commit) and
@@ -7,8 +7,6 @@ leaves either nothing or one complete run, and the next claim starts again clean
 """
 from __future__ import annotations
 
-import gzip
-import io
 import logging
 import os
 import socket
@@ -16,27 +14,27 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import date
-from typing import IO, Any, Sequence
+from typing import Any, Sequence
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ..defaults import SystemDefaults, load_defaults
 from ..context import AppContext
-from ..db import (Finding, IncomingRecord, MatchCandidate, QueueEntry, VirtualFile, bulk_insert, session_scope,
+from ..db import (Base, Finding, IncomingRecord, MatchCandidate, QueueEntry, VirtualFile, bulk_insert, session_scope,
                   utcnow)
-from ..transfer import KeyRing, parse_pupils
+from ..errors import NotFound
+from ..files import Claim, claim_next, finish, give_back, read_content, reject
+from ..transfer import FileError, check_header, parse_pupils, validate_transfer
 from ..transfer.errors import TransferError
 from .after_match import AfterMatch, MatchedRecord
 from .incoming import Parsed, parsed_records
 from .linking import Outcome, link_batch
 from .population import PopulationCache, cache_for
-from .queue import Claim, claim_next, finish, give_back
 from .review_queue import OPEN, ReviewQueue
 from .. import metrics
 
-__all__ = ["FileResult", "process_next", "run_pending", "process_claimed", "worker_name", "open_content",
-           "LostClaim"]
+__all__ = ["FileResult", "process_next", "run_pending", "process_claimed", "worker_name", "LostClaim"]
 
 log = logging.getLogger("b2b_soap.processing")
 
@@ -48,7 +46,7 @@ class LostClaim(Exception):
 @dataclass(frozen=True)
 class FileResult:
     file_id: str
-    status: str                 # Processed | Failed | Retry
+    status: str                 # Processed | Rejected | Failed | Retry
     pupils: int = 0
     matched: int = 0
     unmatched: int = 0
@@ -58,14 +56,6 @@ class FileResult:
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-
-
-def open_content(keyring: KeyRing, vf: VirtualFile) -> IO[bytes]:
-    """The file's plain bytes as a stream; gzip is inflated as the parser reads."""
-    if vf.content is None:
-        raise TransferError(f"file {vf.id} has no content (deleted or never completed)")
-    raw = io.BytesIO(keyring.decrypt(vf.content, vf.id.encode()))
-    return gzip.GzipFile(fileobj=raw, mode="rb") if vf.content_compression == "Gzip" else raw
 
 
 def _enrolment(p: Parsed) -> dict[str, Any]:
@@ -150,6 +140,30 @@ def _write(session: Session, vf: VirtualFile, parsed: list[Parsed], outcomes: di
     return result
 
 
+def _read(ctx: AppContext, vf: VirtualFile, laestab: str, today: date) -> tuple[list[Parsed], list[FileError]]:
+    """The file's records, or why it is rejected: the XSD and the header against the sender.
+
+    The content is decoded once; lxml validates the whole file, then the reader streams over
+    the same bytes (``bench/validate_while_parsing.py``: as fast as validating inside the
+    streaming parse, which moreover lets a truncated file through silently).
+    """
+    data = read_content(ctx.keyring, vf)
+    result = validate_transfer(data, "Student")
+    errors = result.errors if not result.ok else check_header(
+        result.header, laestab, ctx.settings.la.number, task_id=vf.task_id, file_guid=vf.file_guid)
+    if errors:
+        return [], errors
+    return list(parsed_records(parse_pupils(data), today)), []
+
+
+def _reject(ctx: AppContext, claim: Claim, laestab: str, errors: list[FileError]) -> FileResult:
+    with session_scope(ctx.sessions) as session:
+        if not finish(session, claim):
+            raise LostClaim(f"file {claim.file_id}: the claim ran out before the rejection was written")
+        reject(session, ctx.settings, session.get(VirtualFile, claim.file_id), laestab, errors)
+    return FileResult(claim.file_id, "Rejected", message=f"{len(errors)} errors")
+
+
 def process_claimed(ctx: AppContext, claim: Claim, cache: PopulationCache | None = None,
                     today: date | None = None) -> FileResult:
     """Process a file this worker has claimed; raises on failure (the caller decides what next)."""
@@ -158,12 +172,15 @@ def process_claimed(ctx: AppContext, claim: Claim, cache: PopulationCache | None
     today = today or date.today()
     with session_scope(ctx.sessions) as session:
         vf = session.get(VirtualFile, claim.file_id)
-        defaults = load_defaults(session, ctx.settings)
-        population = cache.get(session, defaults.carer_min, today)
-        with open_content(ctx.keyring, vf) as stream:
-            parsed = list(parsed_records(parse_pupils(stream), today))
-        outcomes = link_batch(session, parsed, vf.base_id, population, defaults.guidmatch)
+        laestab = session.get(Base, vf.base_id).laestab
+        parsed, errors = _read(ctx, vf, laestab, today)
+        if not errors:
+            defaults = load_defaults(session, ctx.settings)
+            population = cache.get(session, defaults.carer_min, today)
+            outcomes = link_batch(session, parsed, vf.base_id, population, defaults.guidmatch)
         session.expunge(vf)
+    if errors:
+        return _reject(ctx, claim, laestab, errors)
     with session_scope(ctx.sessions) as session:
         if not finish(session, claim):
             raise LostClaim(f"file {claim.file_id}: the claim ran out before the results were written")
@@ -173,7 +190,7 @@ def process_claimed(ctx: AppContext, claim: Claim, cache: PopulationCache | None
 
 
 def _after_failure(ctx: AppContext, claim: Claim, error: Exception) -> FileResult:
-    permanent = isinstance(error, TransferError)
+    permanent = isinstance(error, (TransferError, NotFound))  # no content: no retry helps
     message = f"{error.__class__.__name__}: {error}"
     with session_scope(ctx.sessions) as session:
         if permanent or claim.attempt >= ctx.settings.processing.max_attempts:
@@ -214,6 +231,9 @@ def process_next(ctx: AppContext, worker: str | None = None, cache: PopulationCa
                   error.__class__.__name__)
         log.debug("processing failure", exc_info=True)
         return _after_failure(ctx, claim, error)
+    if result.status == "Rejected":
+        log.info("rejected file %s: %s", result.file_id, result.message)
+        return result
     log.info("processed file %s: %d pupils, %d matched, %d unmatched, %d conflicts", result.file_id,
              result.pupils, result.matched, result.unmatched, result.conflicts)
     return result

@@ -1,7 +1,6 @@
 """Files and reports: per-base report, the file list, retry of a failed file, manual import."""
 from __future__ import annotations
 
-import gzip
 import hashlib
 import uuid
 from typing import Any
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..context import AppContext
 from ..db import Base, Conflict, Finding, IncomingRecord, ScheduledTask, VirtualFile, session_scope
 from ..errors import DuplicateFile, NotFound, ValidationFailed
-from ..processing.queue import enqueue
+from ..files import FileStore, UploadHeader, Uploader, enqueue
 from ..security import ADMINISTRATION, REPORTS, audit
 from ..transfer import TransferError, TransferHeader, parse_header, transfer_kind
 from ._access import Actor, allow, base_by_laestab, check, page_bounds
@@ -94,14 +93,6 @@ def retry_file(session: Session, actor: Actor, file_id: str) -> dict[str, Any]:
     return {"id": vf.id, "status": vf.status}
 
 
-def _parts(data: bytes, max_part: int) -> list[bytes]:
-    """The file gzip-compressed, in as many parts (gzip members) as the part limit needs."""
-    whole = gzip.compress(data, mtime=0)
-    if len(whole) <= max_part:
-        return [whole]
-    return [gzip.compress(data[i:i + max_part], mtime=0) for i in range(0, len(data), max_part)]
-
-
 def _import_header(data: bytes, laestab: str) -> tuple[str, TransferHeader | None]:
     """The file's kind and header; the header is None when the file is not valid enough to read it
     (the store then rejects it with its errors)."""
@@ -136,18 +127,18 @@ def import_file(ctx: AppContext, actor: Actor, data: bytes, laestab: str, file_n
 
     FileGuid, TaskId and kind (Student or Attainment) come from the file itself, so a file SIMS
     made imports as SIMS would have sent it; a file without a FileGuid gets one made from its
-    checksum. The same checks (size, checksum, XSD, header against the base) and the same queue
-    follow; the file records ``source='import'`` and who imported it.
+    checksum. The same checks (size, checksum, then XSD and header against the base) and the same
+    queue follow; the file records ``source='import'`` and who imported it.
 
     Returns:
-        ``{"file_id", "data_type", "status", "errors"}``: status ``Received`` (queued, or waiting in
-        the attainment import directory) or ``Rejected``.
+        ``{"file_id", "data_type", "status", "errors"}``: a Student file is ``Received`` (queued;
+        processing validates it, and it becomes ``Processed`` or ``Rejected``); an Attainment file
+        is ``Received`` (waiting in the attainment import directory) or ``Rejected``.
 
     Raises:
         ValidationFailed: empty, or the header names another base or another base's task.
         DuplicateFile: this base already has a file with this FileGuid (or these bytes).
     """
-    from ..transfer.store import FileStore, UploadHeader, Uploader
     if not data:
         raise ValidationFailed("the file is empty")
     sha256 = hashlib.sha256(data).hexdigest()
@@ -161,13 +152,10 @@ def import_file(ctx: AppContext, actor: Actor, data: bytes, laestab: str, file_n
         _refuse_duplicate(session, base, file_guid)
         base_id = base.id
     user_id = None if isinstance(actor, str) else actor.id
-    parts = _parts(data, ctx.settings.storage.max_part_bytes)
-    upload = dict(file_guid=file_guid, task_id=task_id, data_type=kind, file_name=file_name[:260] or "import.xml",
-                  total_bytes=len(data), sha256=sha256, compression="Gzip", part_count=len(parts))
-    store = FileStore(ctx)
     importer = Uploader(user_id, base_id, laestab, source="import", imported_by=name)
-    for number, part in enumerate(parts, start=1):
-        receipt = store.upload(importer, UploadHeader(**upload, part_number=number), part)
+    receipt = FileStore(ctx).upload_whole(importer, UploadHeader(
+        file_guid=file_guid, task_id=task_id, data_type=kind, file_name=file_name[:260] or "import.xml",
+        total_bytes=len(data), sha256=sha256, compression="Gzip"), data)
     with session_scope(ctx.sessions) as session:
         vf = session.get(VirtualFile, receipt.file_id)
         audit(session, name, "file.import", "file", vf.id, None,

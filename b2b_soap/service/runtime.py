@@ -16,7 +16,7 @@ from ..errors import PermissionDenied
 from ..licensing import B2B_STUDENT, require_features
 from ..security import check_school_access, user_permissions
 from ..security.auth import VerificationCache
-from ..transfer.store import FileStore
+from ..files import FileStore
 
 __all__ = ["Runtime", "Principal", "runtime", "principal", "school_gate", "la_gate"]
 

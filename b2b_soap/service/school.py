@@ -1,7 +1,7 @@
 """The school service ``IB2BStudentService``: what SIMS calls (DESIGN "The SOAP contract").
 
 Operations only translate between the contract's types and the domain functions
-(``transfer.store``, ``downloads``, ``tasks``); the WSGI front has already authenticated
+(``files``, ``downloads``, ``tasks``); the WSGI front has already authenticated
 the caller and checked licence, base flag and permissions.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from .. import downloads, tasks
 from ..db import Base, ScheduledTask as TaskRow, User, VirtualFile, session_scope, utcnow
 from ..errors import NotFound, ValidationFailed
-from ..transfer.store import DATA_TYPES, Receipt, UploadHeader, Uploader
+from ..files import DATA_TYPES, Receipt, UploadHeader, Uploader
 from .runtime import Principal, principal, runtime
 from .types import (ArrayOfDownloadInfo, ArrayOfScheduledTask, DownloadedFile, DownloadInfo, FileError,
                     FileHeader, FileReceipt, FileStatus, ScheduledTask, ServerInfo)

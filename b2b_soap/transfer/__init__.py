@@ -1,5 +1,6 @@
 """Transfer files: capped decompression, XSD validation, streaming parsing,
-writing, and encryption at rest. Pure functions over bytes; no database here."""
+writing, and encryption at rest. Pure functions over bytes; no database here (the virtual
+file store that keeps them is ``b2b_soap.files``)."""
 
 from .compression import decode_part, gunzip_capped
 from .crypto import KeyRing, create_key_file

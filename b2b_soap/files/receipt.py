@@ -1,44 +1,46 @@
-"""The virtual file store: uploads become encrypted database records, checked and queued.
+"""The receipt of uploads: they become encrypted database records, checksummed and queued.
 
-One upload call stores one part. A single-part file is decoded, checked and validated
-outside any transaction, then written in one short transaction with its queue entry. Parts
-of a multi-part file are stored encrypted as they come (any order; a repeated part is
-harmless); the call that brings the last part assembles, checks and validates the whole
-file and replaces the parts by the file's content in the same transaction. So a crash
+An upload is acknowledged once it is durable, not once it is validated: a Student file is
+decoded against the size cap and its checksum checked, then written in one short
+transaction with its queue entry, and the worker validates it as it parses it. An
+Attainment file is validated here (it goes straight to its import directory). Parts of a
+multi-part file are stored encrypted as they come (any order; a repeated part is
+harmless); the call that brings the last part checks the whole file and replaces the
+parts by the file's content in the same transaction. So a crash
 leaves either nothing, a ``Receiving`` file whose missing parts can be sent again, or a
 complete record: never half a file or a queue row without its file.
 
-Stored content is the client's bytes as sent (gzip stays gzip; a multi-part gzip file is
-a multi-member gzip stream), encrypted with the file id as associated data. Read it back
-with :func:`read_content`.
+Stored content is the client's bytes as sent, encrypted (see :mod:`.content`, its one reader).
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import re
 import threading
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import alerts, metrics
+from .. import metrics
 from ..licensing import ATTAINMENT_FEATURES, require_features
 from ..context import AppContext
 from ..attainment import accept_attainment_file
 from ..db import FilePart, QueueEntry, ScheduledTask, VirtualFile, is_sqlite, session_scope, utcnow
 from ..errors import ChecksumMismatch, DuplicateFile, NotFound, PayloadTooLarge, ServerBusy, ValidationFailed
-from .compression import check_part, decode_part, decode_parts
-from .crypto import KeyRing
-from .errors import CorruptCompressionError, PayloadTooLargeError, UnknownCompressionError
-from .validate import FileError, check_header, validate_transfer
+from ..transfer.compression import check_part, inflate_parts
+from ..transfer.crypto import KeyRing
+from ..transfer.errors import CorruptCompressionError, PayloadTooLargeError, UnknownCompressionError
+from ..transfer.validate import FileError, check_header, validate_transfer
+from .rejection import reject
 
-__all__ = ["UploadHeader", "Uploader", "Receipt", "FileStore", "read_content", "file_errors",
+__all__ = ["UploadHeader", "Uploader", "Receipt", "FileStore",
            "DATA_TYPES", "COMPRESSIONS"]
 
 DATA_TYPES = ("Student", "Attainment")
@@ -47,7 +49,6 @@ _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 GZIP_MAGIC = b"\x1f\x8b"
 _WHOLE_FILE_FIELDS = (("Sha256", "sha256"), ("TotalBytes", "total_bytes"), ("PartCount", "part_count"),
                       ("DataType", "data_type"), ("Compression", "compression"))
-_ERRORS_IN_ALERT = 5
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,8 @@ def _most_sent_bytes(cap: int, part_count: int) -> int:
 def _check_task(session: Session, uploader: Uploader, task_id: int | None) -> None:
     """An upload's TaskId must name a task of the sending base (deleted ones too: the file was made under it).
 
-    A file the LA imports by hand may name a task this server never had (it came another way);
-    the import refuses only another base's task (``review.files``)."""
+    A manual import takes its TaskId from the file, which may come from another system: the
+    import checks it against the base itself, and a TaskId the file's task is not makes it Rejected."""
     if task_id is None or uploader.source == "import":
         return
     task = session.get(ScheduledTask, task_id)
@@ -146,20 +147,18 @@ def _decoding(cap: int) -> Iterator[None]:
         raise ValidationFailed(f"content cannot be decompressed: {exc}") from None
 
 
-def read_content(keyring: KeyRing, vf: VirtualFile, cap: int | None = None) -> bytes:
-    """The plain (decrypted, decompressed) bytes of a complete virtual file."""
-    if vf.content is None:
-        raise NotFound(f"file {vf.id} has no content (deleted or still receiving)")
-    raw = keyring.decrypt(vf.content, vf.id.encode())
-    if vf.content_compression != "Gzip":
-        return raw
-    cap = cap if cap is not None else vf.total_bytes
-    with _decoding(cap):
-        return decode_parts((raw,), "Gzip", cap, members=True)
-
-
-def file_errors(errors: list[FileError]) -> list[dict]:
-    return [{"line": e.line, "column": e.column, "message": e.message} for e in errors]
+def _check_sum(header: UploadHeader, chunks: Iterable[bytes]) -> None:
+    """Refuse content whose plain bytes are not the header's TotalBytes and Sha256 (read as they inflate)."""
+    digest, size, head = hashlib.sha256(), 0, b""
+    for chunk in chunks:
+        head = head or chunk[:2]
+        digest.update(chunk)
+        size += len(chunk)
+    if size != header.total_bytes or digest.hexdigest() != header.sha256:
+        hint = ("the content looks gzip-compressed: set Compression=Gzip"
+                if header.compression == "None" and head.startswith(GZIP_MAGIC) else "send the file again")
+        raise ChecksumMismatch(f"the content ({size} bytes) does not match the header's TotalBytes "
+                               f"and Sha256; {hint}")
 
 
 class FileStore:
@@ -213,6 +212,18 @@ class FileStore:
                 return self._store_whole(uploader, header, content)
             return self._store_part(uploader, header, content)
 
+    def upload_whole(self, uploader: Uploader, header: UploadHeader, data: bytes) -> Receipt:
+        """Store a whole plain file as its base would have sent it: gzip, in as many parts
+        (gzip members) as the part limit needs; ``header`` describes the plain file."""
+        max_part = self.settings.storage.max_part_bytes
+        whole = gzip.compress(data, mtime=0)
+        parts = [whole] if len(whole) <= max_part else [
+            gzip.compress(data[i:i + max_part], mtime=0) for i in range(0, len(data), max_part)]
+        for number, part in enumerate(parts, start=1):
+            receipt = self.upload(uploader, replace(header, compression="Gzip", part_number=number,
+                                                    part_count=len(parts)), part)
+        return receipt
+
     def _existing(self, session: Session, uploader: Uploader, header: UploadHeader,
                   lock: bool = False) -> VirtualFile | None:
         query = select(VirtualFile).where(VirtualFile.base_id == uploader.base_id,
@@ -230,18 +241,23 @@ class FileStore:
                                 f"(file id {vf.id}); use a new FileGuid for new content")
         return vf
 
-    def _check_whole(self, uploader: Uploader, header: UploadHeader, data: bytes) -> tuple[str, list | None]:
-        if len(data) != header.total_bytes or hashlib.sha256(data).hexdigest() != header.sha256:
-            hint = ("the content looks gzip-compressed: set Compression=Gzip"
-                    if header.compression == "None" and data.startswith(GZIP_MAGIC) else "send the file again")
-            raise ChecksumMismatch(f"the content ({len(data)} bytes) does not match the header's TotalBytes "
-                                   f"and Sha256; {hint}")
-        result = validate_transfer(data, header.data_type)  # type: ignore[arg-type]
-        errors = result.errors
-        if result.ok:
-            errors = check_header(result.header, uploader.laestab, self.settings.la.number,
-                                  task_id=header.task_id, file_guid=header.file_guid)
-        return ("Rejected", file_errors(errors)) if errors else ("Received", None)
+    def _check(self, uploader: Uploader, header: UploadHeader, parts: list[bytes], cap: int
+               ) -> tuple[list[FileError], bytes | None]:
+        """Decode ``parts`` against ``cap`` and check the checksum; a Student file is validated later,
+        by the worker, so only an Attainment file is held whole here, validated, and returned
+        with its errors."""
+        with _decoding(cap):  # one running total over all parts: a bomb stops at the cap
+            chunks = inflate_parts(parts, header.compression, cap)  # type: ignore[arg-type]
+            if header.data_type != "Attainment":
+                _check_sum(header, chunks)
+                return [], None
+            data = b"".join(chunks)
+        _check_sum(header, (data,))
+        result = validate_transfer(data, "Attainment")
+        if not result.ok:
+            return result.errors, data
+        return check_header(result.header, uploader.laestab, self.settings.la.number,
+                            task_id=header.task_id, file_guid=header.file_guid), data
 
     def _new_file(self, uploader: Uploader, header: UploadHeader, now: datetime) -> VirtualFile:
         return VirtualFile(id=str(uuid.uuid4()), file_guid=header.file_guid, base_id=uploader.base_id,
@@ -253,43 +269,29 @@ class FileStore:
                            parts_received=0, status="Receiving", received_at=now,
                            content_compression=header.compression)
 
-    def _complete(self, session: Session, uploader: Uploader, vf: VirtualFile, status: str, errors: list | None,
-                  raw: bytes, data: bytes, now: datetime) -> None:
-        """Store the content; a valid file goes to the processing queue, or attainment to its directory."""
+    def _complete(self, session: Session, uploader: Uploader, vf: VirtualFile, errors: list[FileError],
+                  raw: bytes, data: bytes | None, now: datetime) -> None:
+        """Store the content; a Student file goes to the processing queue, a valid attainment file
+        to its directory."""
         keyring = self.ctx.keyring
         vf.content, vf.key_id = keyring.encrypt(raw, vf.id.encode()), keyring.current_key_id
-        vf.status, vf.errors, vf.completed_at, vf.parts_received = status, errors, now, vf.part_count
-        if status == "Rejected":
-            self._alert_rejected(session, uploader, vf)
-        if status != "Received":
-            return
-        if vf.data_type == "Attainment":
+        vf.status, vf.completed_at, vf.parts_received = "Received", now, vf.part_count
+        if errors:
+            reject(session, self.settings, vf, uploader.laestab, errors)
+        elif vf.data_type == "Attainment":
             accept_attainment_file(session, self.ctx.settings, vf, data)
         else:
             session.add(QueueEntry(file_id=vf.id, enqueued_at=now, available_at=now))
 
-    def _alert_rejected(self, session: Session, uploader: Uploader, vf: VirtualFile) -> None:
-        shown = "\n".join(f"line {e['line']}, column {e['column']}: {e['message']}"
-                          for e in vf.errors[:_ERRORS_IN_ALERT])
-        more = len(vf.errors) - _ERRORS_IN_ALERT
-        how = f"imported by {uploader.imported_by}" if uploader.source == "import" else "uploaded by the school"
-        alerts.raise_alert(
-            session, self.settings, alerts.FILE_REJECTED, f"{alerts.FILE_REJECTED}: {uploader.laestab} {vf.file_name}",
-            f"The {vf.data_type} file {vf.file_name!r} (file id {vf.id}) from base {uploader.laestab}, {how}, "
-            f"was rejected:\n\n{shown}" + (f"\n... and {more} more" if more > 0 else ""))
-
     def _store_whole(self, uploader: Uploader, header: UploadHeader, content: bytes) -> Receipt:
-        cap = self.max_bytes(header.data_type)
-        with _decoding(cap):
-            data = decode_part(content, header.compression, cap)  # type: ignore[arg-type]
-        status, errors = self._check_whole(uploader, header, data)
+        errors, data = self._check(uploader, header, [content], self.max_bytes(header.data_type))
         now = utcnow()
         try:
             with session_scope(self.ctx.sessions) as session:
                 vf = self._new_file(uploader, header, now)
                 session.add(vf)
                 session.flush()
-                self._complete(session, uploader, vf, status, errors, content, data, now)
+                self._complete(session, uploader, vf, errors, content, data, now)
         except IntegrityError:  # the same FileGuid arrived at the same time: one wins
             with session_scope(self.ctx.sessions) as session:
                 vf = self._existing(session, uploader, header)
@@ -355,9 +357,7 @@ class FileStore:
         parts = session.scalars(select(FilePart).where(FilePart.file_id == vf.id)
                                 .order_by(FilePart.part_number)).all()
         raws = [keyring.decrypt(p.content, f"{vf.id}:{p.part_number}".encode()) for p in parts]
-        with _decoding(cap):  # one running total over all parts: a bomb stops at the cap
-            data = decode_parts(raws, header.compression, cap)  # type: ignore[arg-type]
-        status, errors = self._check_whole(uploader, header, data)
+        errors, data = self._check(uploader, header, raws, cap)
         session.execute(delete(FilePart).where(FilePart.file_id == vf.id))
-        self._complete(session, uploader, vf, status, errors, b"".join(raws), data, now)
+        self._complete(session, uploader, vf, errors, b"".join(raws), data, now)
         return _receipt(vf, False)
