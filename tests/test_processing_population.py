@@ -74,3 +74,21 @@ def test_a_started_worker_builds_the_population_before_any_file(ctx):
         assert population.everyone.ids == [str(person)]
     finally:
         worker.stop()
+
+
+def test_workers_start_from_the_index_built_before_forking_and_refresh_it(ctx, monkeypatch):
+    from b2b_soap.processing import worker as worker_module
+    monkeypatch.setattr(worker_module, "_BUILT_BEFORE_FORK", None)
+    first = add_person(ctx, forename="Esme", surname="Waddington", dob=date(2016, 5, 5), gender="F", **HOME)
+    worker_module.build_before_fork(ctx)
+    built = worker_module._BUILT_BEFORE_FORK
+    later = add_person(ctx, forename="Idris", surname="Pemberton", dob=date(2015, 3, 8), gender="M", **HOME)
+    worker = Worker(ctx, poll_seconds=0.1).start()
+    try:
+        assert worker.ready.wait(30)
+        assert worker.cache is built
+        with session_scope(ctx.sessions) as session:
+            population = worker.cache.get(session, 16, date.today())
+        assert sorted(population.everyone.ids) == sorted([str(first), str(later)])
+    finally:
+        worker.stop()

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ..db import PERSON_ERASED, AuditEntry, Person, utcnow
-from ..matching import MatchModel, MatchSettings, PopulationIndex, Record
+from ..matching import RECORD_FIELDS, MatchModel, MatchSettings, PopulationIndex, Record
 from .model import load_model
 
 __all__ = ["Population", "PopulationCache", "age_on", "cache_for", "PERSON_COLUMNS", "person_record"]
@@ -29,6 +29,7 @@ __all__ = ["Population", "PopulationCache", "age_on", "cache_for", "PERSON_COLUM
 # A person changed in a transaction that commits after a refresh carries an updated_at
 # from before it: each refresh looks back this far before the previous one.
 _OVERLAP = timedelta(seconds=60)
+# The id, then the matching record's fields in RECORD_FIELDS order
 PERSON_COLUMNS = (Person.id, Person.upn, Person.forename, Person.middle_names, Person.surname, Person.dob,
             Person.gender, Person.address, Person.town, Person.postcode)
 
@@ -67,6 +68,12 @@ def _erased_since(session: Session, since: datetime) -> list[str]:
     in the same transaction, so the audit trail tells every process what to drop."""
     return list(session.scalars(select(AuditEntry.object_id).where(
         AuditEntry.at >= since, AuditEntry.action == PERSON_ERASED, AuditEntry.object_type == "person")))
+
+
+def _carer_rows(index: PopulationIndex, carer_min: int, today: date):
+    """Rows old enough to be carers on ``today`` (or of unknown age), from the coded dates of birth."""
+    latest_birthday = (today.year - carer_min) * 10000 + today.month * 100 + today.day
+    return index.cols["dob"] <= latest_birthday  # no date of birth is coded 0
 
 
 def age_on(dob: date, day: date) -> int:
@@ -120,10 +127,12 @@ class PopulationCache:
 
     def _build_indexes(self, session: Session, model: MatchModel, carer_min: int, today: date) -> None:
         self._watermark = utcnow()
-        records = [person_record(row) for row in session.execute(select(*PERSON_COLUMNS).order_by(Person.id))]
-        everyone = PopulationIndex(records, model.settings)
-        carers = PopulationIndex([r for r in records if self._eligible(r, carer_min, today)],
-                                 carer_settings(model.settings))
+        rows = session.connection().execute(select(*PERSON_COLUMNS).order_by(Person.id)).all()
+        ids, *values = zip(*rows) if rows else [()] * (len(RECORD_FIELDS) + 1)
+        columns = dict(zip(RECORD_FIELDS, values))
+        del rows, values
+        everyone = PopulationIndex.from_columns(list(map(str, ids)), columns, model.settings)
+        carers = everyone.subset(_carer_rows(everyone, carer_min, today), carer_settings(model.settings))
         self._population = Population(everyone, carers, model)
         self._carer_key = (today, carer_min)
 
@@ -131,19 +140,15 @@ class PopulationCache:
         population = self._population
         assert population is not None
         if (today, carer_min) != self._carer_key:
-            kept = [r for r in population.everyone.records if r is not None]
-            population.carers = PopulationIndex([r for r in kept if self._eligible(r, carer_min, today)],
+            everyone = population.everyone
+            population.carers = everyone.subset(_carer_rows(everyone, carer_min, today),
                                                 carer_settings(population.model.settings))
             self._carer_key = (today, carer_min)
         started = utcnow()
         since = self._watermark - _OVERLAP
         self._watermark = started
-        changed = []
-        for row in session.execute(select(*PERSON_COLUMNS).where(Person.updated_at >= since)):
-            record = person_record(row)
-            row_of = population.everyone.row_of.get(record.id)
-            if row_of is None or population.everyone.records[row_of] != record:
-                changed.append(record)
+        changed = population.everyone.changed(
+            [person_record(row) for row in session.execute(select(*PERSON_COLUMNS).where(Person.updated_at >= since))])
         if changed:
             population.everyone.add(changed)
             population.carers.add([r for r in changed if self._eligible(r, carer_min, today)])
