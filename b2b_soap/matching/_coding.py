@@ -164,29 +164,55 @@ class Coder:
     def encode_columns(self, ids: list[str], columns: dict[str, Sequence[Any]]) -> Coded:
         """Code records given as one list of values per record field (``RECORD_FIELDS``) (as read from a
         table), without making a record of each."""
-        names = self.names
-        fn = _column(columns["forename"], names.code)
-        sn = _column(columns["surname"], names.code)
-        mn = _column(columns["middle_names"], self._middle_code)
-        dob = _column(columns["dob"], _dob_number)
-        gender = _column(columns["gender"], lambda g: _GENDER.get(g or "", 0))
-        pc = _column(columns["postcode"], self.postcodes.code)
-        town = _column(columns["town"], self.towns.code)
-        addr = _column(columns["address"], self.addresses.code)
-        upn_raw = _column(columns["upn"], self.upns.code)
+        return self.encode_factorised(ids, {name: factorise(columns[name]) for name in RECORD_FIELDS})
+
+    def encode_factorised(self, ids: list[str], factors: dict[str, Factorised]) -> Coded:
+        """Code records given per record field as its distinct values and each record's position
+        among them: each distinct value is normalised once, and the rest is array indexing."""
+        return self.coded(ids, {name: self.code_values(name, distinct)[positions]
+                                for name, (distinct, positions) in factors.items()})
+
+    def code_values(self, field: str, values: Sequence[Any]) -> np.ndarray:
+        """The codes of values of one record field."""
+        code = {"forename": self.names.code, "surname": self.names.code, "middle_names": self._middle_code,
+                "dob": _dob_number, "gender": _gender_code, "postcode": self.postcodes.code,
+                "town": self.towns.code, "address": self.addresses.code, "upn": self.upns.code}[field]
+        return np.fromiter(map(code, values), dtype=np.int64, count=len(values))
+
+    def coded(self, ids: list[str], codes: dict[str, np.ndarray]) -> Coded:
+        """Records whose fields are already coded (``code_values``), with the columns derived from them."""
+        pc, upn_raw = codes["postcode"], codes["upn"]
         sector = np.asarray(self.postcodes._sector, dtype=np.int64)
         district = np.asarray(self.postcodes._district, dtype=np.int64)
-        cols = {"fn": fn, "mn": mn, "sn": sn, "dob": dob, "gender": gender, "pc": pc,
-                "pcs": sector[pc], "pcd": district[pc], "town": town, "addr": addr,
-                "upn": np.where(self.upns.valid_array()[upn_raw], upn_raw, 0), "upnr": upn_raw}
+        cols = {"fn": codes["forename"], "mn": codes["middle_names"], "sn": codes["surname"], "dob": codes["dob"],
+                "gender": codes["gender"], "pc": pc, "pcs": sector[pc], "pcd": district[pc], "town": codes["town"],
+                "addr": codes["address"], "upn": np.where(self.upns.valid_array()[upn_raw], upn_raw, 0),
+                "upnr": upn_raw}
         return Coded(list(ids), cols)
+
+
+# One field of many records: its distinct values, and each record's position among them
+Factorised = tuple[Sequence[Any], np.ndarray]
 
 
 def _dob_number(dob: date | None) -> int:
     return dob.year * 10000 + dob.month * 100 + dob.day if dob else 0
 
 
-def _column(raw: Sequence[Any], code: Callable[[Any], int]) -> np.ndarray:
-    """Codes of one field: ``code`` runs once per distinct raw value."""
-    mapping = {value: code(value) for value in set(raw)}
-    return np.fromiter(map(mapping.__getitem__, raw), dtype=np.int64, count=len(raw))
+def _gender_code(gender: str | None) -> int:
+    return _GENDER.get(gender or "", 0)
+
+
+class _Positions(dict):
+    """Value → position in order of first appearance, assigned on first look-up."""
+
+    def __missing__(self, value: Any) -> int:
+        position = self[value] = len(self)
+        return position
+
+
+def factorise(values: Sequence[Any]) -> Factorised:
+    """The distinct ``values`` in order of first appearance, and each value's position among them."""
+    positions = _Positions()
+    found = np.fromiter(map(positions.__getitem__, values), dtype=np.int64, count=len(values))
+    return list(positions), found

@@ -50,8 +50,14 @@ class PopulationIndex:
                      ) -> PopulationIndex:
         """An index of the persons given as one list of values per record field (see
         :meth:`Coder.encode_columns`), without making a record of each."""
-        index = cls(settings=settings)
-        index._append(index.coder.encode_columns(ids, columns))
+        coder = Coder()
+        return cls.from_coded(coder, coder.encode_columns(ids, columns), settings)
+
+    @classmethod
+    def from_coded(cls, coder: Coder, coded: Coded, settings: MatchSettings | None = None) -> PopulationIndex:
+        """An index of persons already coded in ``coder``'s vocabularies."""
+        index = cls(settings=settings, coder=coder)
+        index._append(coded)
         index._rebuild()
         return index
 

@@ -11,17 +11,20 @@ from __future__ import annotations
 import gc
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Iterator
 
-from sqlalchemy import Engine, select
+import numpy as np
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 
 from ..db import PERSON_ERASED, AuditEntry, Person, utcnow
 from ..matching import RECORD_FIELDS, MatchModel, MatchSettings, PopulationIndex, Record
+from ..matching._coding import Coded, Coder
 from .model import load_model
 
 __all__ = ["Population", "PopulationCache", "age_on", "cache_for", "PERSON_COLUMNS", "person_record"]
@@ -68,6 +71,46 @@ def _erased_since(session: Session, since: datetime) -> list[str]:
     in the same transaction, so the audit trail tells every process what to drop."""
     return list(session.scalars(select(AuditEntry.object_id).where(
         AuditEntry.at >= since, AuditEntry.action == PERSON_ERASED, AuditEntry.object_type == "person")))
+
+
+def _coded_here(conn: Connection, coder: Coder) -> Coded:
+    """Every person, read and coded here."""
+    rows = conn.execute(select(*PERSON_COLUMNS)).all()
+    ids, *values = zip(*rows) if rows else [()] * (len(RECORD_FIELDS) + 1)
+    return coder.encode_columns(list(map(str, ids)), dict(zip(RECORD_FIELDS, values)))
+
+
+def _coded_with_postgresql(conn: Connection, coder: Coder) -> Coded:
+    """Every person, factorised by the database: each field's distinct values are read once and coded
+    here while the database packs every person's positions among them into one binary value, so a
+    million persons never become ten million Python strings."""
+    table = Person.__tablename__
+    distinct: dict[str, list] = {}
+    with conn.connection.driver_connection.cursor() as cursor:
+        for name in RECORD_FIELDS:
+            cursor.execute(f"CREATE TEMP TABLE distinct_{name} ON COMMIT DROP AS SELECT value, "
+                           f"(row_number() OVER ())::int4 AS position FROM "
+                           f"(SELECT DISTINCT {name} AS value FROM {table} WHERE {name} IS NOT NULL) AS found")
+            cursor.execute(f"ANALYZE distinct_{name}")
+            cursor.execute(f"SELECT value FROM distinct_{name} ORDER BY position")
+            distinct[name] = [None, *(value for value, in cursor.fetchall())]  # position 0: no value
+        row = " || ".join(["int8send(p.id)", *(f"int4send(COALESCE(distinct_{name}.position, 0))"
+                                              for name in RECORD_FIELDS)])
+        joins = " ".join(f"LEFT JOIN distinct_{name} ON distinct_{name}.value = p.{name}" for name in RECORD_FIELDS)
+        with ThreadPoolExecutor(1) as waiter:  # the database works while this thread codes
+            packed = waiter.submit(lambda: cursor.execute(
+                f"SELECT string_agg({row}, ''::bytea) FROM {table} AS p {joins}", binary=True).fetchone()[0])
+            codes = {name: coder.code_values(name, values) for name, values in distinct.items()}
+            rows = np.frombuffer(packed.result() or b"", _PERSON_POSITIONS)
+        for name in RECORD_FIELDS:
+            cursor.execute(f"DROP TABLE distinct_{name}")
+    return coder.coded(list(map(str, rows["id"].tolist())),
+                       {name: codes[name][rows[name].astype(np.intp)] for name in RECORD_FIELDS})
+
+
+# One person as the database sends it: id (int8), then their position (int4) in each field's distinct
+# values, big-endian
+_PERSON_POSITIONS = np.dtype([("id", ">i8"), *((name, ">i4") for name in RECORD_FIELDS)])
 
 
 def _carer_rows(index: PopulationIndex, carer_min: int, today: date):
@@ -127,11 +170,9 @@ class PopulationCache:
 
     def _build_indexes(self, session: Session, model: MatchModel, carer_min: int, today: date) -> None:
         self._watermark = utcnow()
-        rows = session.connection().execute(select(*PERSON_COLUMNS).order_by(Person.id)).all()
-        ids, *values = zip(*rows) if rows else [()] * (len(RECORD_FIELDS) + 1)
-        columns = dict(zip(RECORD_FIELDS, values))
-        del rows, values
-        everyone = PopulationIndex.from_columns(list(map(str, ids)), columns, model.settings)
+        read = _coded_with_postgresql if session.bind.dialect.name == "postgresql" else _coded_here
+        coder = Coder()
+        everyone = PopulationIndex.from_coded(coder, read(session.connection(), coder), model.settings)
         carers = everyone.subset(_carer_rows(everyone, carer_min, today), carer_settings(model.settings))
         self._population = Population(everyone, carers, model)
         self._carer_key = (today, carer_min)
