@@ -71,7 +71,8 @@ def timed_process(ctx: AppContext, label: str) -> None:
     result = process_next(ctx, "bench")
     elapsed = time.perf_counter() - started
     print(f"{label}: {elapsed:.2f} s  status {result.status}  pupils {result.pupils}  matched {result.matched}  "
-          f"unmatched {result.unmatched}  conflicts {result.conflicts}  peak RSS {peak_rss_mb():.0f} MB")
+          f"unmatched {result.unmatched}  conflicts {result.conflicts}  peak RSS {peak_rss_mb():.0f} MB\n"
+          f"  steps: {result.phases}")
 
 
 def main() -> int:
