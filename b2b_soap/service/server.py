@@ -412,14 +412,19 @@ def serve_workers(settings: Settings, workers: int, starters: Iterable[str | Sta
     imported) for ``/metrics`` to sum over the processes: ``b2b-soap serve`` does that.
     """
     check_workers(settings, workers)
+    server_settings = settings.server
     ctx = AppContext(settings)  # fail here, once, when the database or the key is not usable
     try:
         _check_ready(ctx)
-        _before_fork(ctx, BACKGROUND_STARTERS if starters is None else starters)
+        # listening already: requests sent while the workers' population index is built wait in the backlog
+        sock = listen_socket(server_settings.host, server_settings.port)
+        try:
+            _before_fork(ctx, BACKGROUND_STARTERS if starters is None else starters)
+        except BaseException:
+            sock.close()
+            raise
     finally:
         ctx.close()  # no connection may cross the fork
-    server_settings = settings.server
-    sock = listen_socket(server_settings.host, server_settings.port)
     host, port = sock.getsockname()[:2]
     log.info("supervisor pid %d: %d workers on %s:%s%s", os.getpid(), workers, host, port,
              f" (metrics in {metrics.multiprocess_dir()})" if metrics.multiprocess_dir() else "")
