@@ -26,12 +26,37 @@ __all__ = ["PupilMaker", "load_population", "hard_pupils"]
 NEW_PUPILS_SEED = 1_000_003
 
 
-def load_population(session: Session, persons, links, batch: int = 100_000) -> None:
+def load_population(session: Session, persons, links) -> None:
     """Persons numbered 1.. in list order and their carer links, loaded a day ago (as an LA's population
-    is); by COPY on PostgreSQL."""
+    is). On PostgreSQL by COPY, with the two tables' secondary indexes and foreign keys made after the
+    rows are in (one sort per index and one check per key instead of one per row)."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        _insert_population(conn, persons, links)
+        return
+    tables = [Person.__tablename__, CarerLink.__tablename__]
+    indexes = conn.execute(text(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "WHERE i.indrelid::regclass::text = ANY(:t) AND NOT i.indisprimary "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)"), {"t": tables}).all()
+    keys = conn.execute(text(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE contype = 'f' AND conrelid::regclass::text = ANY(:t)"), {"t": tables}).all()
+    for table, name, _definition in keys:
+        conn.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
+    for name, _definition in indexes:
+        conn.execute(text(f"DROP INDEX {name}"))
+    _insert_population(conn, persons, links)
+    for _name, definition in indexes:
+        conn.execute(text(definition))
+    for table, name, definition in keys:
+        conn.execute(text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
+    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('persons', 'id'), {len(persons) + 1})"))
+
+
+def _insert_population(conn, persons, links, batch: int = 100_000) -> None:
     now = utcnow() - timedelta(days=1)
     number = {p.id: i for i, p in enumerate(persons, start=1)}
-    conn = session.connection()
     for start in range(0, len(persons), batch):
         bulk_insert(conn, Person.__table__, [
             {"id": i, "external_id": p.id, "upn": p.upn, "forename": p.forename, "middle_names": p.middle_names,
@@ -44,8 +69,6 @@ def load_population(session: Session, persons, links, batch: int = 100_000) -> N
             {"child_id": number[link.child_id], "carer_id": number[link.carer_id], "relationship": link.relationship,
              "parental_responsibility": link.parental_responsibility, "priority": link.priority, "updated_at": now}
             for link in links[start:start + batch]])
-    if conn.dialect.name == "postgresql":
-        conn.execute(text(f"SELECT setval(pg_get_serial_sequence('persons', 'id'), {len(persons) + 1})"))
 
 
 def _home(person) -> Bs7666Address:

@@ -18,8 +18,8 @@ class PopulationIndex:
     """The LA's persons as integer columns plus blocking structures (the records themselves are
     not kept: a million persons' strings would be most of a process's memory).
 
-    Build it once (from records, or from columns as read with :meth:`from_columns`); :meth:`add` inserts or replaces persons by id and
-    :meth:`remove` drops them, both without a rebuild (changed rows go to an
+    Build it once (from records, or from columns as read from a table with :meth:`from_columns`);
+    :meth:`add` inserts or replaces persons by id and :meth:`remove` drops them, both without a rebuild (changed rows go to an
     overlay; the sorted structures are rebuilt when the overlay grows past a
     tenth of the population).
 

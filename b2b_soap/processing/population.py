@@ -1,7 +1,8 @@
 """The LA population as the matching core sees it, cached in the process.
 
-Building a :class:`PopulationIndex` of 250,000 persons takes seconds, so each process
-builds it once and then refreshes it with the persons changed since (``updated_at``).
+Building a :class:`PopulationIndex` of 1,000,000 persons takes seconds, so it is built once
+(by the ``--workers`` parent before forking, whose workers then share it, else by each
+process) and then refreshed with the persons changed since (``updated_at``).
 Pupils are matched against everybody; contacts only against persons old enough to be
 carers (``CARER_MIN``), which is a second index over that subset, rebuilt when the day
 or ``CARER_MIN`` changes.
@@ -11,8 +12,8 @@ from __future__ import annotations
 import gc
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -170,9 +171,10 @@ class PopulationCache:
 
     def _build_indexes(self, session: Session, model: MatchModel, carer_min: int, today: date) -> None:
         self._watermark = utcnow()
-        read = _coded_with_postgresql if session.bind.dialect.name == "postgresql" else _coded_here
+        conn = session.connection()
+        read = _coded_with_postgresql if conn.dialect.name == "postgresql" else _coded_here
         coder = Coder()
-        everyone = PopulationIndex.from_coded(coder, read(session.connection(), coder), model.settings)
+        everyone = PopulationIndex.from_coded(coder, read(conn, coder), model.settings)
         carers = everyone.subset(_carer_rows(everyone, carer_min, today), carer_settings(model.settings))
         self._population = Population(everyone, carers, model)
         self._carer_key = (today, carer_min)
@@ -188,8 +190,8 @@ class PopulationCache:
         started = utcnow()
         since = self._watermark - _OVERLAP
         self._watermark = started
-        changed = population.everyone.changed(
-            [person_record(row) for row in session.execute(select(*PERSON_COLUMNS).where(Person.updated_at >= since))])
+        recent = session.execute(select(*PERSON_COLUMNS).where(Person.updated_at >= since))
+        changed = population.everyone.changed([person_record(row) for row in recent])
         if changed:
             population.everyone.add(changed)
             population.carers.add([r for r in changed if self._eligible(r, carer_min, today)])
