@@ -2,19 +2,25 @@
 population of M persons, served by ``b2b-soap serve --workers W`` for W in 1, 2, 4.
 
     .venv/bin/python bench/night_simulation.py [--bases 400] [--pupils 1000] [--persons 1000000]
-        [--workers 1,2,4] [--clients 8] [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
+        [--workers 1,2,4] [--clients 8] [--guid-share 0.25]
+        [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
 
-Set-up (once): a throwaway template database with the population (``b2b_soap.synth``,
-bulk inserts), one base and school user per school and a licence; the files (90% of pupils
-drawn from the population's children with some typos and moves, 10% not known; carers as
-contacts), gzip-compressed. Each worker count then gets its own copy of the template
-(``CREATE DATABASE ... TEMPLATE``), a real server on loopback with the processing worker on,
-and ``--clients`` concurrent uploaders (HTTP Basic, each base its own user; ServerBusy is
-retried). The night starts once every worker has built its population index (each does at
-start, as a server running through the day already has); the time that took is printed.
-Measured from the first upload until every file is ``Processed``: files/minute,
-end-to-end time, p50/p95 upload latency, database size, peak RSS of every process. All
-databases are dropped at the end. Loopback only; every run is bounded by ``--timeout``.
+Set-up (once): a throwaway template database with the population (``b2b_soap.synth``, loaded
+by COPY), one base and school user per school and a licence; the files, gzip-compressed, drawn
+as ``bench/gen_matching_benchmark.py --mode hard`` draws its pupils (1 to 3 corruptions per
+known pupil: missing and temporary UPNs, typos, nicknames, swapped names, moves to varied
+addresses; new pupils and look-alikes), with their carers as contacts. ``--guid-share`` of the
+known pupils are already linked by SIMS GUID at their base, as an earlier night leaves them.
+Each worker count then gets its own copy of the template (``CREATE DATABASE ... TEMPLATE``), a
+real server on loopback with the processing worker on, started cold (the population index is
+built at start), and ``--clients`` concurrent uploaders (HTTP Basic, each base its own user;
+ServerBusy is retried). The night starts once every worker has its index; the time from the
+server's start is printed. Measured from the first upload until every file is ``Processed``:
+files/minute, end-to-end time, p50/p95 upload latency, database size, the share of records
+decided by GUID, UPN, demographics or left for review, where the workers' time went (from the
+per-file step times in the processing log), and each process's peak RSS, PSS and USS (private
+pages; ``/proc/PID/smaps_rollup``). All databases are dropped at the end. Loopback only; every
+run is bounded by ``--timeout``.
 """
 from __future__ import annotations
 
@@ -24,6 +30,8 @@ import gzip
 import hashlib
 import http.client
 import os
+import random
+import re
 import shutil
 import signal
 import subprocess
@@ -33,21 +41,20 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from sqlalchemy import create_engine, func, insert, make_url, select, text  # noqa: E402
+from sqlalchemy import create_engine, func, make_url, select, text  # noqa: E402
 
-from b2b_soap.db import CarerLink, IncomingRecord, Person, QueueEntry, VirtualFile, normalise_url  # noqa: E402
-from b2b_soap.db import session_scope, upgrade, utcnow  # noqa: E402
+from b2b_soap.db import (Base, IncomingRecord, PersonIdentifier, QueueEntry, VirtualFile, bulk_insert,  # noqa: E402
+                         normalise_url, session_scope, upgrade, utcnow)
 from b2b_soap.synth import generate_population  # noqa: E402
 from b2b_soap.transfer.writer import example_header, write_student_file  # noqa: E402
 from server import free_port  # noqa: E402
 from service_setup import PASSWORD, ServiceEnv  # noqa: E402
-from synthetic_files import PupilMaker  # noqa: E402
+from synthetic_files import PupilMaker, hard_pupils, load_population  # noqa: E402
 
 TNS = "http://schemas.b2b-soap.org/student/2026/01"
 ACTION = f'"{TNS}/IB2BStudentService/UploadFile"'
@@ -73,13 +80,16 @@ class RunResult:
     busy_retries: int
     failures: int
     db_bytes: int
-    rss_mb: dict[str, float]
+    memory_mb: dict[str, dict[str, float]]  # process -> peak RSS / PSS / USS
     processed: int
     failed_files: int
     records: int
     expected_records: int
-    warm_up: float
-    notes: list[str] = field(default_factory=list)
+    warm_up: float  # from the server's start until every worker had its index
+    answered: float  # from the server's start until it answered HTTP
+    decisions: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, decision) -> records
+    phases: dict[str, float] = field(default_factory=dict)  # step -> seconds summed over files
+    files_timed: int = 0
 
     @property
     def files_per_minute(self) -> float:
@@ -100,45 +110,29 @@ def _db_url(pg_url: str, name: str) -> str:
     return make_url(normalise_url(pg_url)).set(database=name).render_as_string(hide_password=False)
 
 
-def load_population(env: ServiceEnv, persons, links) -> None:
-    now = utcnow() - timedelta(days=1)
+def make_upload(laestab: str, username: str, pupils: list) -> Upload:
+    data = write_student_file(example_header(source_laestab=laestab), pupils)
+    records = data.count(b"<Pupil>") + data.count(b"<Contact>")
+    return Upload(laestab, username, len(data), hashlib.sha256(data).hexdigest(), gzip.compress(data, 6), records)
+
+
+def night_files(env: ServiceEnv, persons, links, schools: list[tuple[str, str]], pupils: int, guid_share: float
+                ) -> list[Upload]:
+    """One hard-mode file per school; ``guid_share`` of its known pupils linked by GUID already."""
+    drawn = hard_pupils(PupilMaker(persons, links), persons, len(schools) * pupils, seed=2026)
     number = {p.id: i for i, p in enumerate(persons, start=1)}
+    rng = random.Random(7)
+    uploads, identifiers = [], []
+    now = utcnow()
     with session_scope(env.ctx.sessions) as session:
-        batch = []
-        for i, p in enumerate(persons, start=1):
-            batch.append({"id": i, "external_id": p.id, "upn": p.upn, "forename": p.forename,
-                          "middle_names": p.middle_names, "surname": p.surname,
-                          "preferred_surname": p.preferred_surname, "dob": p.dob, "gender": p.gender,
-                          "address": p.address, "address_lines": "", "town": p.town, "postcode": p.postcode,
-                          "uprn": p.uprn, "phone": p.phone, "email": p.email, "created_at": now, "updated_at": now})
-            if len(batch) == 20_000:
-                session.execute(insert(Person), batch)
-                batch = []
-        if batch:
-            session.execute(insert(Person), batch)
-        rows = [{"child_id": number[link.child_id], "carer_id": number[link.carer_id],
-                 "relationship": link.relationship, "parental_responsibility": link.parental_responsibility,
-                 "priority": link.priority, "updated_at": now} for link in links]
-        for start in range(0, len(rows), 20_000):
-            session.execute(insert(CarerLink), rows[start:start + 20_000])
-        if env.ctx.engine.dialect.name == "postgresql":
-            session.execute(text(f"SELECT setval(pg_get_serial_sequence('persons', 'id'), {len(persons) + 1})"))
-
-
-class FileMaker:
-    """Student files of pupils drawn from the population (as ``bench/processing_file.py``)."""
-
-    def __init__(self, persons, links) -> None:
-        self.maker = PupilMaker(persons, links)
-
-    def pupils(self, count: int, seed: int, estab: str) -> list:
-        return self.maker.pupils(count, seed, estab)
-
-    def upload(self, laestab: str, username: str, pupils: int, seed: int) -> Upload:
-        data = write_student_file(example_header(source_laestab=laestab), self.pupils(pupils, seed, laestab[3:]))
-        records = data.count(b"<Pupil>") + data.count(b"<Contact>")
-        return Upload(laestab, username, len(data), hashlib.sha256(data).hexdigest(), gzip.compress(data, 6),
-                      records)
+        base_of = dict(session.execute(select(Base.laestab, Base.id)).all())
+        for n, (laestab, user) in enumerate(schools):
+            chunk = drawn[n * pupils:(n + 1) * pupils]
+            uploads.append(make_upload(laestab, user, [pupil for pupil, _ in chunk]))
+            identifiers += [{"base_id": base_of[laestab], "sims_guid": pupil.sims_guid, "person_id": number[pid],
+                             "created_at": now} for pupil, pid in chunk if pid and rng.random() < guid_share]
+        bulk_insert(session.connection(), PersonIdentifier.__table__, identifiers)
+    return uploads
 
 
 def envelope(upload: Upload) -> bytes:
@@ -164,14 +158,29 @@ def _children(parent: int) -> list[int]:
     return found
 
 
-def _hwm_mb(pid: int) -> float:
+def _memory_mb(pid: int) -> dict[str, float]:
+    """RSS (peak), PSS (shared pages split between the processes sharing them) and USS (private pages)."""
+    found: dict[str, float] = {}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
+                found["rss"] = int(line.split()[1]) / 1024
+        kb = {}
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+            name, value = line.split(":", 1)
+            kb[name] = int(value.split()[0])
+        found["pss"] = kb.get("Pss", 0) / 1024
+        found["uss"] = (kb.get("Private_Clean", 0) + kb.get("Private_Dirty", 0)) / 1024
+    except (OSError, ValueError):
         pass
-    return 0.0
+    return found
+
+
+def _keep_peaks(peaks: dict[int, dict[str, float]], pids: list[int]) -> None:
+    for pid in pids:
+        seen = peaks.setdefault(pid, {})
+        for name, mb in _memory_mb(pid).items():
+            seen[name] = max(seen.get(name, 0.0), mb)
 
 
 def _wait_http(port: int, timeout: float) -> None:
@@ -187,11 +196,12 @@ def _wait_http(port: int, timeout: float) -> None:
     raise RuntimeError(f"the server did not answer within {timeout} s")
 
 
-def _wait_warm(log_path: Path, workers: int, server: subprocess.Popen, timeout: float) -> float:
-    """Seconds until every worker has logged its population index built (as each does at start)."""
-    started = time.monotonic()
+def _wait_warm(log_path: Path, workers: int, server: subprocess.Popen, started: float, timeout: float) -> float:
+    """Seconds from ``started`` until every worker has logged its population index ready (each does
+    at start; a ``--workers`` parent that built it before forking logs it too, before its own line)."""
     while time.monotonic() < started + timeout:
-        if log_path.read_bytes().count(b"population index ready") >= workers:
+        log = log_path.read_bytes()
+        if log.split(b"supervisor pid", 1)[-1].count(b"population index ready") >= workers:
             return time.monotonic() - started
         if server.poll() is not None:
             raise RuntimeError(f"the server stopped; see {log_path}")
@@ -264,24 +274,25 @@ def one_run(workers: int, env: ServiceEnv, template: str, pg_url: str, uploads: 
     environ = {**os.environ, "B2B_SOAP_SERVER_HOST": "127.0.0.1", "B2B_SOAP_SERVER_PORT": str(port),
                "PYTHONPATH": str(ROOT)}
     environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    launched = time.monotonic()
     with open(log_path, "wb") as log:
         server = subprocess.Popen([sys.executable, "-m", "b2b_soap.commands.serve", "--config", str(config),
                                    "--workers", str(workers), "--log-level", "INFO"],
                                   stdout=log, stderr=subprocess.STDOUT, env=environ, cwd=ROOT)
     engine = create_engine(normalise_url(url))
-    rss: dict[int, float] = {}
+    peaks: dict[int, dict[str, float]] = {}
     stop_sampling = threading.Event()
 
     def sample() -> None:
-        while not stop_sampling.wait(1.0):
-            for pid in [server.pid, *_children(server.pid)]:
-                rss[pid] = max(rss.get(pid, 0.0), _hwm_mb(pid))
+        while not stop_sampling.wait(2.0):
+            _keep_peaks(peaks, [server.pid, *_children(server.pid)])
 
     sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     try:
-        _wait_http(port, 60)
-        sampler.start()
-        warm_up = _wait_warm(log_path, workers, server, timeout)
+        _wait_http(port, timeout)
+        answered = time.monotonic() - launched
+        warm_up = _wait_warm(log_path, workers, server, launched, timeout)
         started = time.monotonic()
         deadline = started + timeout
         latencies, busy, failures = upload_all(port, uploads, clients, deadline)
@@ -301,9 +312,11 @@ def one_run(workers: int, env: ServiceEnv, template: str, pg_url: str, uploads: 
             failed = conn.scalar(select(func.count()).select_from(VirtualFile)
                                  .where(VirtualFile.status == "Failed"))
             records = conn.scalar(select(func.count()).select_from(IncomingRecord))
+            decisions = {(kind, decision): count for kind, decision, count in conn.execute(
+                select(IncomingRecord.kind, IncomingRecord.decision, func.count())
+                .group_by(IncomingRecord.kind, IncomingRecord.decision))}
             db_bytes = conn.scalar(text("SELECT pg_database_size(current_database())"))
-        for pid in [server.pid, *_children(server.pid)]:
-            rss[pid] = max(rss.get(pid, 0.0), _hwm_mb(pid))
+        _keep_peaks(peaks, [server.pid, *_children(server.pid)])
     finally:
         stop_sampling.set()
         if server.poll() is None:
@@ -318,9 +331,26 @@ def one_run(workers: int, env: ServiceEnv, template: str, pg_url: str, uploads: 
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     own = "server" if workers == 1 else "supervisor"
-    labels = {f"{own} {server.pid}" if pid == server.pid else f"worker {pid}": mb for pid, mb in rss.items()}
+    labels = {f"{own} {server.pid}" if pid == server.pid else f"worker {pid}": mb for pid, mb in peaks.items()}
+    phases, files_timed = step_times(log_path.read_text(errors="replace"))
     return RunResult(workers, upload_seconds, end_to_end, latencies, busy, failures, db_bytes, labels, processed,
-                     failed, records, sum(u.records for u in uploads), warm_up)
+                     failed, records, sum(u.records for u in uploads), warm_up, answered, decisions, phases,
+                     files_timed)
+
+
+_PROCESSED = re.compile(r"processed file \S+: [^;\n]*; ([^\n]*)")
+_STEP = re.compile(r"(\w+)=([0-9.]+)s")
+
+
+def step_times(log: str) -> tuple[dict[str, float], int]:
+    """Seconds per processing step summed over the files the log reports, and how many files."""
+    totals: dict[str, float] = {}
+    files = 0
+    for line in _PROCESSED.findall(log):
+        files += 1
+        for step, seconds in _STEP.findall(line):
+            totals[step] = totals.get(step, 0.0) + float(seconds)
+    return totals, files
 
 
 # --- main --------------------------------------------------------------------------------
@@ -333,6 +363,8 @@ def main() -> int:
     parser.add_argument("--workers", default="1,2,4", help="comma-separated worker counts")
     parser.add_argument("--clients", type=int, default=8, help="concurrent uploading bases")
     parser.add_argument("--threads", type=int, default=8, help="server.threads per process")
+    parser.add_argument("--guid-share", type=float, default=0.25,
+                        help="share of known pupils already linked by SIMS GUID at their base")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds allowed per run")
     parser.add_argument("--pg-url", default=os.environ.get("B2B_SOAP_BENCH_DATABASE_URL",
                                                            "postgresql://postgres@127.0.0.1:5432/postgres"))
@@ -358,19 +390,23 @@ def main() -> int:
                                 server={"threads": args.threads, "access_log": False,
                                         "max_concurrent_uploads": 8, "max_request_bytes": 64 * 1024 * 1024})
         persons, links = generate_population(args.persons, seed=2026)
-        load_population(env, persons, links)
-        users = [(f"999{4000 + i:04d}", env.add_school(f"999{4000 + i:04d}", f"school{i:04d}"))
-                 for i in range(args.bases)]
-        print(f"set-up: population of {len(persons):,} persons and {len(links):,} carer links, "
-              f"{args.bases} bases loaded in {time.perf_counter() - t0:.0f} s")
+        generated = time.perf_counter() - t0
         t0 = time.perf_counter()
-        maker = FileMaker(persons, links)
-        uploads = [maker.upload(laestab, user, args.pupils, seed=n) for n, (laestab, user) in enumerate(users)]
-        del maker, persons, links
-        raw = sum(u.raw_bytes for u in uploads)
-        print(f"files: {len(uploads)} x ~{raw / len(uploads) / 1024:.0f} KiB "
-              f"(~{sum(len(u.content) for u in uploads) / len(uploads) / 1024:.0f} KiB gzip), "
-              f"{sum(u.records for u in uploads):,} records in all, made in {time.perf_counter() - t0:.0f} s")
+        with session_scope(env.ctx.sessions) as session:
+            load_population(session, persons, links)
+        loaded = time.perf_counter() - t0
+        schools = [(f"999{4000 + i:04d}", env.add_school(f"999{4000 + i:04d}", f"school{i:04d}"))
+                   for i in range(args.bases)]
+        print(f"set-up: population of {len(persons):,} persons and {len(links):,} carer links generated in "
+              f"{generated:.0f} s, loaded in {loaded:.1f} s; {args.bases} bases")
+        t0 = time.perf_counter()
+        uploads = night_files(env, persons, links, schools, args.pupils, args.guid_share)
+        del persons, links
+        raw = sum(u.raw_bytes for u in uploads) / len(uploads) / 1024
+        packed = sum(len(u.content) for u in uploads) / len(uploads) / 1024
+        print(f"files (hard mode; {args.guid_share:.0%} of known pupils linked by GUID already): {len(uploads)} x "
+              f"~{raw:.0f} KiB (~{packed:.0f} KiB gzip), {sum(u.records for u in uploads):,} records in all, "
+              f"made in {time.perf_counter() - t0:.0f} s")
         env.close()
         with admin.connect() as conn:
             conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
@@ -388,6 +424,10 @@ def main() -> int:
     return 0 if all(r.processed == len(uploads) and r.records == r.expected_records for r in results) else 1
 
 
+# How each decision counts in the shares printed
+_DECIDED_BY = {"guid": "GUID", "upn": "UPN", "auto": "demographics"}
+
+
 def report(r: RunResult) -> None:
     print(f"\n--workers {r.workers}: {r.processed} files Processed, {r.failed_files} Failed; incoming records "
           f"{r.records:,} (expected {r.expected_records:,})")
@@ -395,9 +435,26 @@ def report(r: RunResult) -> None:
           f"{r.files_per_minute:.1f} files/minute")
     print(f"  upload latency p50 {r.percentile(0.5) * 1000:.0f} ms, p95 {r.percentile(0.95) * 1000:.0f} ms "
           f"({len(r.latencies)} uploads, {r.busy_retries} ServerBusy retries, {r.failures} failures)")
-    print(f"  database size {r.db_bytes / 2**20:.0f} MiB; before the night, each worker built its population "
-          f"index at start: all ready {r.warm_up:.1f} s after the server answered")
-    print("  peak RSS: " + ", ".join(f"{k} {v:.0f} MB" for k, v in sorted(r.rss_mb.items())))
+    print(f"  database size {r.db_bytes / 2**20:.0f} MiB; started cold: the server answered after "
+          f"{r.answered:.1f} s, every worker had its population index {r.warm_up:.1f} s after the start")
+    for kind in ("pupil", "contact"):
+        counts = {decision: n for (k, decision), n in r.decisions.items() if k == kind}
+        total = sum(counts.values()) or 1
+        shares = {label: counts.get(decision, 0) for decision, label in _DECIDED_BY.items()}
+        shares["left for review"] = total - sum(shares.values())
+        print(f"  {kind}s decided by " + ", ".join(f"{label} {n / total:.1%}" for label, n in shares.items())
+              + f" (of {total:,})")
+    busy = sum(r.phases.values())
+    worker_seconds = r.workers * r.end_to_end
+    if r.files_timed:
+        print(f"  where the workers' time went ({r.files_timed} files; {worker_seconds:.0f} worker-seconds in the "
+              f"night, {busy:.0f} s of them on files): "
+              + ", ".join(f"{step} {seconds:.0f} s ({seconds / worker_seconds:.0%})"
+                          for step, seconds in r.phases.items())
+              + f"; idle or waiting for files {max(worker_seconds - busy, 0):.0f} s")
+    for name, mb in sorted(r.memory_mb.items()):
+        print(f"  {name}: peak RSS {mb.get('rss', 0):.0f} MB, PSS {mb.get('pss', 0):.0f} MB, "
+              f"USS (private) {mb.get('uss', 0):.0f} MB")
 
 
 def summary(results: list[RunResult], args) -> None:

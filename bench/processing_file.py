@@ -19,22 +19,21 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert  # noqa: E402
-
 from b2b_soap.config import settings_from_dict  # noqa: E402
 from b2b_soap.context import AppContext  # noqa: E402
-from b2b_soap.db import Base, CarerLink, Person, session_scope, upgrade, utcnow  # noqa: E402
+from b2b_soap.db import Base, session_scope, upgrade  # noqa: E402
 from b2b_soap.processing import cache_for  # noqa: E402
 from b2b_soap.processing.run import process_next  # noqa: E402
 from b2b_soap.synth import generate_population  # noqa: E402
 from b2b_soap.transfer import IncomingPupil, create_key_file  # noqa: E402
 from b2b_soap.files import FileStore, UploadHeader, Uploader  # noqa: E402
 from b2b_soap.transfer.writer import example_header, write_student_file  # noqa: E402
+import synthetic_files  # noqa: E402
 from synthetic_files import PupilMaker  # noqa: E402
 
 LAESTAB = "9994001"
@@ -46,21 +45,9 @@ def peak_rss_mb() -> float:
 
 def load_population(ctx: AppContext, size: int):
     persons, links = generate_population(size, seed=2026)
-    now = utcnow() - timedelta(days=1)  # loaded earlier, as an LA's population is
-    rows = [{"id": i, "external_id": p.id, "upn": p.upn, "forename": p.forename, "middle_names": p.middle_names,
-             "surname": p.surname, "preferred_surname": p.preferred_surname, "dob": p.dob, "gender": p.gender,
-             "address": p.address, "address_lines": "", "town": p.town, "postcode": p.postcode, "uprn": p.uprn,
-             "phone": p.phone, "email": p.email, "created_at": now, "updated_at": now}
-            for i, p in enumerate(persons, start=1)]
-    number = {p.id: i for i, p in enumerate(persons, start=1)}
     with session_scope(ctx.sessions) as session:
         session.add(Base(laestab=LAESTAB, name="Bench School", b2b_enabled=True))
-        for start in range(0, len(rows), 20_000):
-            session.execute(insert(Person), rows[start:start + 20_000])
-        session.execute(insert(CarerLink), [
-            {"child_id": number[link.child_id], "carer_id": number[link.carer_id], "relationship": link.relationship,
-             "parental_responsibility": link.parental_responsibility, "priority": link.priority, "updated_at": now}
-            for link in links])
+        synthetic_files.load_population(session, persons, links)
     return persons, links
 
 
@@ -84,7 +71,8 @@ def timed_process(ctx: AppContext, label: str) -> None:
     result = process_next(ctx, "bench")
     elapsed = time.perf_counter() - started
     print(f"{label}: {elapsed:.2f} s  status {result.status}  pupils {result.pupils}  matched {result.matched}  "
-          f"unmatched {result.unmatched}  conflicts {result.conflicts}  peak RSS {peak_rss_mb():.0f} MB")
+          f"unmatched {result.unmatched}  conflicts {result.conflicts}  peak RSS {peak_rss_mb():.0f} MB\n"
+          f"  steps: {result.phases}")
 
 
 def main() -> int:

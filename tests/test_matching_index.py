@@ -1,11 +1,14 @@
 """PopulationIndex: add, update and remove persons between batches."""
 
+import os
+import pickle
 from dataclasses import replace
 from datetime import date
 
+import numpy as np
 import pytest
 
-from b2b_soap.matching import MatchModel, PopulationIndex, Record, match_records
+from b2b_soap.matching import RECORD_FIELDS, MatchModel, PopulationIndex, Record, match_records
 from b2b_soap.synth import generate_population
 from tests.test_matching_rules import reference_model
 
@@ -122,3 +125,71 @@ def test_removing_nobody_keeps_the_term_frequencies():
     assert index.term_frequency("fn") is frequencies
     index.remove(["NEW1"])
     assert index.term_frequency("fn") is not frequencies
+
+
+def _candidates(index: PopulationIndex, probes: list[Record]) -> set[tuple[str, str]]:
+    left, right = index.candidate_pairs(index.encode(probes))
+    return {(probes[i].id, index.ids[j]) for i, j in zip(left.tolist(), right.tolist())}
+
+
+def _probes(people: list[Record]) -> list[Record]:
+    return [replace(p, id=f"IN{i}", forename=p.forename[:-1] + "x", upn="") for i, p in enumerate(people[::97])]
+
+
+def test_an_index_built_from_columns_proposes_what_one_built_from_records_does():
+    people = _population(3000)
+    columns = {name: [getattr(p, name) for p in people] for name in RECORD_FIELDS}
+    built = PopulationIndex.from_columns([p.id for p in people], columns)
+    assert _candidates(built, _probes(people)) == _candidates(PopulationIndex(people), _probes(people))
+
+
+def test_a_subset_proposes_what_an_index_of_those_persons_alone_does():
+    people = _population(3000)
+    index = PopulationIndex(people)
+    adults = np.array([p.dob is not None and p.dob.year < 2000 for p in people])
+    part = index.subset(adults, index.settings)
+    alone = PopulationIndex([p for p, keep in zip(people, adults) if keep])
+    assert len(part) == int(adults.sum())
+    assert _candidates(part, _probes(people)) == _candidates(alone, _probes(people))
+
+
+def test_changed_lists_only_new_persons_and_persons_with_other_values():
+    people = _population(500)
+    index = PopulationIndex(people)
+    moved = replace(people[3], address="99 Elsewhere Road", postcode="ZZ9 9ZZ")
+    assert index.changed([people[1], moved, NEWBIE, people[2]]) == [moved, NEWBIE]
+
+
+def _in_child(work) -> object:
+    """Run ``work`` in a forked child and return what it returned (pickled through a pipe)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read)
+            with os.fdopen(write, "wb") as out:
+                pickle.dump(work(), out)
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as answer:
+        found = pickle.load(answer)
+    os.waitpid(pid, 0)
+    return found
+
+
+def test_an_index_built_before_a_fork_serves_the_child_and_takes_its_changes_there():
+    people = _population(3000)
+    index = PopulationIndex(people)
+    probes = _probes(people) + [replace(NEWBIE, id="IN-NEW")]
+
+    def in_child():
+        before = _candidates(index, probes)
+        index.add([NEWBIE])
+        index.remove([people[0].id])
+        return before, _candidates(index, probes)
+
+    before, after = _in_child(in_child)
+    assert before == _candidates(PopulationIndex(people), probes)
+    assert after == _candidates(PopulationIndex([NEWBIE, *people[1:]]), probes)
+    assert ("IN-NEW", "NEW1") in after and len(index) == 3000  # the parent's index is untouched

@@ -52,3 +52,17 @@ def test_make_upn_rejects_bad_parts():
         make_upn("99", "4001", 2019, 1)
     with pytest.raises(ValueError):
         make_upn("999", "4001", 2019, 1000)
+
+
+def test_many_upns_at_once_agree_with_one_at_a_time():
+    import random
+    from b2b_soap.matching.upn import valid_upns
+    rng = random.Random(3)
+    upns = ["", "A999400119007", "a999400119007", "A99940011900", "Ä999400119007", "A99940011900I"]
+    for _ in range(3000):
+        tail = "".join(rng.choice("0123456789") for _ in range(11)) + rng.choice("0123456789" + UPN_ALPHABET + "IS")
+        upns.append(rng.choice((upn_check_letter(tail[:11] + "0")[0], rng.choice(UPN_ALPHABET + "I1"))) + tail)
+    valid, permanent = valid_upns(upns)
+    assert valid.tolist() == [is_valid_upn(u) for u in upns]
+    assert permanent.tolist() == [is_valid_upn(u) and u[-1].isdigit() for u in upns]
+    assert 0 < valid.sum() < len(upns)

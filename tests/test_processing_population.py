@@ -1,6 +1,7 @@
 """A worker's in-memory population follows the database between files: new, changed and erased persons."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -8,8 +9,12 @@ from sqlalchemy import select
 
 from b2b_soap.persons import update_person
 from b2b_soap.db import IncomingRecord, MatchCandidate, session_scope
+from b2b_soap.matching import PopulationIndex
 from b2b_soap.operations.privacy import erase_person
+from b2b_soap.processing import worker as worker_module
+from b2b_soap.processing.population import PERSON_COLUMNS, PopulationCache, person_record
 from b2b_soap.processing.worker import Worker
+from b2b_soap.synth import generate_population
 from processing_support import add_base, add_bystander, add_person, fresh_upn, pupil, upload_and_process
 
 HOME = dict(address="12 High Street", town="Exampleton", postcode="EX1 2AB")
@@ -74,3 +79,39 @@ def test_a_started_worker_builds_the_population_before_any_file(ctx):
         assert population.everyone.ids == [str(person)]
     finally:
         worker.stop()
+
+
+def test_workers_start_from_the_index_built_before_forking_and_refresh_it(ctx, monkeypatch):
+    monkeypatch.setattr(worker_module, "_BUILT_BEFORE_FORK", None)
+    first = add_person(ctx, forename="Esme", surname="Waddington", dob=date(2016, 5, 5), gender="F", **HOME)
+    worker_module.build_before_fork(ctx)
+    built = worker_module._BUILT_BEFORE_FORK
+    later = add_person(ctx, forename="Idris", surname="Pemberton", dob=date(2015, 3, 8), gender="M", **HOME)
+    worker = Worker(ctx, poll_seconds=0.1).start()
+    try:
+        assert worker.ready.wait(30)
+        assert worker.cache is built
+        with session_scope(ctx.sessions) as session:
+            population = worker.cache.get(session, 16, date.today())
+        assert sorted(population.everyone.ids) == sorted([str(first), str(later)])
+    finally:
+        worker.stop()
+
+
+def test_the_population_read_from_the_database_is_coded_as_its_records_are(ctx):
+    persons, _ = generate_population(300, seed=11)
+    for number, p in enumerate(persons):
+        add_person(ctx, upn=p.upn, forename=p.forename, middle_names=p.middle_names, surname=p.surname,
+                   dob=None if number % 17 == 0 else p.dob, gender="" if number % 13 == 0 else p.gender,
+                   address=p.address, town=p.town, postcode=p.postcode)
+    with session_scope(ctx.sessions) as session:
+        population = PopulationCache().get(session, 16, date.today())
+        records = [person_record(row) for row in session.execute(select(*PERSON_COLUMNS))]
+    probes = [replace(r, id=f"IN{i}", upn="") for i, r in enumerate(records[::7])]
+
+    def proposed(index: PopulationIndex) -> set[tuple[str, str]]:
+        left, right = index.candidate_pairs(index.encode(probes))
+        return {(probes[i].id, index.ids[j]) for i, j in zip(left.tolist(), right.tolist())}
+
+    assert proposed(population.everyone) == proposed(PopulationIndex(records)) != set()
+    assert sorted(population.everyone.ids) == sorted(r.id for r in records)

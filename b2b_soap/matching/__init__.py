@@ -9,13 +9,13 @@ from b2b_soap.matching.decide import Candidate, ComparisonScore, Decision, match
 from b2b_soap.matching.index import PopulationIndex
 from b2b_soap.matching.model import MatchModel, ModelError
 from b2b_soap.matching.pipeline import link_records
-from b2b_soap.matching.records import Record
+from b2b_soap.matching.records import RECORD_FIELDS, Record
 from b2b_soap.matching.settings import ComparisonSettings, MatchSettings, SettingsError
 from b2b_soap.matching.training import train_model
 from b2b_soap.matching.upn import is_valid_upn, make_upn, upn_check_letter, validate_upn
 
 __all__ = [
-    "Record", "MatchSettings", "ComparisonSettings", "MatchModel", "PopulationIndex",
+    "Record", "RECORD_FIELDS", "MatchSettings", "ComparisonSettings", "MatchModel", "PopulationIndex",
     "Decision", "Candidate", "ComparisonScore", "train_model", "match_records", "link_records",
     "SettingsError", "ModelError", "is_valid_upn", "validate_upn", "make_upn", "upn_check_letter",
 ]

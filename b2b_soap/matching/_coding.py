@@ -17,8 +17,8 @@ import jellyfish
 import numpy as np
 
 from b2b_soap.matching import normalise as norm
-from b2b_soap.matching.records import Record
-from b2b_soap.matching.upn import is_valid_upn
+from b2b_soap.matching.records import RECORD_FIELDS, Record
+from b2b_soap.matching.upn import valid_upns
 
 # upn: valid UPNs only (blocking, the UPN rule); upnr: any UPN as sent, for the UPN comparison
 FIELDS = ("fn", "mn", "sn", "dob", "gender", "pc", "pcs", "pcd", "town", "addr", "upn", "upnr")
@@ -102,24 +102,28 @@ class AddressVocab(Vocab):
 
 
 class UpnVocab(Vocab):
-    """UPNs as sent (valid or not), with whether each is valid and whether permanent."""
+    """UPNs as sent (valid or not), with whether each is valid and whether permanent (both checked
+    for all new values at once when next asked for)."""
 
     def __init__(self) -> None:
-        self._valid: list[bool] = [False]
-        self._permanent: list[bool] = [False]
+        self._valid = np.zeros(1, bool)
+        self._permanent = np.zeros(1, bool)
         super().__init__(lambda text: text.strip().upper())
 
-    def added(self, value: str) -> None:
-        valid = is_valid_upn(value)
-        self._valid.append(valid)
-        self._permanent.append(valid and value[-1].isdigit())
+    def _check_new(self) -> None:
+        if len(self._valid) < len(self.values):
+            valid, permanent = valid_upns(self.values[len(self._valid):])
+            self._valid = np.concatenate([self._valid, valid])
+            self._permanent = np.concatenate([self._permanent, permanent])
 
     def valid_array(self) -> np.ndarray:
-        return np.asarray(self._valid, dtype=bool)
+        self._check_new()
+        return self._valid
 
     def permanent_array(self) -> np.ndarray:
         """True for a valid permanent UPN (a temporary one ends in a letter)."""
-        return np.asarray(self._permanent, dtype=bool)
+        self._check_new()
+        return self._permanent
 
 
 @dataclass
@@ -154,30 +158,61 @@ class Coder:
 
     def encode(self, records: Sequence[Record]) -> Coded:
         """Code a list of records; each distinct raw value is normalised once."""
-        names = self.names
-        fn = _column(records, "forename", names.code)
-        sn = _column(records, "surname", names.code)
-        mn = _column(records, "middle_names", self._middle_code)
-        dob = _column(records, "dob", _dob_number)
-        gender = _column(records, "gender", lambda g: _GENDER.get(g or "", 0))
-        pc = _column(records, "postcode", self.postcodes.code)
-        town = _column(records, "town", self.towns.code)
-        addr = _column(records, "address", self.addresses.code)
-        upn_raw = _column(records, "upn", self.upns.code)
+        return self.encode_columns([r.id for r in records],
+                                   {name: list(map(attrgetter(name), records)) for name in RECORD_FIELDS})
+
+    def encode_columns(self, ids: list[str], columns: dict[str, Sequence[Any]]) -> Coded:
+        """Code records given as one list of values per record field (``RECORD_FIELDS``) (as read from a
+        table), without making a record of each."""
+        return self.encode_factorised(ids, {name: factorise(columns[name]) for name in RECORD_FIELDS})
+
+    def encode_factorised(self, ids: list[str], factors: dict[str, Factorised]) -> Coded:
+        """Code records given per record field as its distinct values and each record's position
+        among them: each distinct value is normalised once, and the rest is array indexing."""
+        return self.coded(ids, {name: self.code_values(name, distinct)[positions]
+                                for name, (distinct, positions) in factors.items()})
+
+    def code_values(self, field: str, values: Sequence[Any]) -> np.ndarray:
+        """The codes of values of one record field."""
+        code = {"forename": self.names.code, "surname": self.names.code, "middle_names": self._middle_code,
+                "dob": _dob_number, "gender": _gender_code, "postcode": self.postcodes.code,
+                "town": self.towns.code, "address": self.addresses.code, "upn": self.upns.code}[field]
+        return np.fromiter(map(code, values), dtype=np.int64, count=len(values))
+
+    def coded(self, ids: list[str], codes: dict[str, np.ndarray]) -> Coded:
+        """Records whose fields are already coded (``code_values``), with the columns derived from them."""
+        pc, upn_raw = codes["postcode"], codes["upn"]
         sector = np.asarray(self.postcodes._sector, dtype=np.int64)
         district = np.asarray(self.postcodes._district, dtype=np.int64)
-        cols = {"fn": fn, "mn": mn, "sn": sn, "dob": dob, "gender": gender, "pc": pc,
-                "pcs": sector[pc], "pcd": district[pc], "town": town, "addr": addr,
-                "upn": np.where(self.upns.valid_array()[upn_raw], upn_raw, 0), "upnr": upn_raw}
-        return Coded([r.id for r in records], cols)
+        cols = {"fn": codes["forename"], "mn": codes["middle_names"], "sn": codes["surname"], "dob": codes["dob"],
+                "gender": codes["gender"], "pc": pc, "pcs": sector[pc], "pcd": district[pc], "town": codes["town"],
+                "addr": codes["address"], "upn": np.where(self.upns.valid_array()[upn_raw], upn_raw, 0),
+                "upnr": upn_raw}
+        return Coded(list(ids), cols)
+
+
+# One field of many records: its distinct values, and each record's position among them
+Factorised = tuple[Sequence[Any], np.ndarray]
 
 
 def _dob_number(dob: date | None) -> int:
     return dob.year * 10000 + dob.month * 100 + dob.day if dob else 0
 
 
-def _column(records: Sequence[Record], field: str, code: Callable[[Any], int]) -> np.ndarray:
-    """Codes of one field: ``code`` runs once per distinct raw value."""
-    raw = list(map(attrgetter(field), records))
-    mapping = {value: code(value) for value in set(raw)}
-    return np.fromiter(map(mapping.__getitem__, raw), dtype=np.int64, count=len(raw))
+def _gender_code(gender: str | None) -> int:
+    return _GENDER.get(gender or "", 0)
+
+
+class _Positions(dict):
+    """Value → position in order of first appearance, assigned on first look-up."""
+
+    def __missing__(self, value: Any) -> int:
+        position = self[value] = len(self)
+        return position
+
+
+def factorise(values: Sequence[Any]) -> Factorised:
+    """The distinct ``values`` in order of first appearance, and each value's position among them."""
+    positions = _Positions()
+    found = np.fromiter(map(positions.__getitem__, values), dtype=np.int64, count=len(values))
+    return list(positions), found

@@ -100,7 +100,9 @@ class SortedBlocks:
         order = np.argsort(keys[rows], kind="stable")
         self.rows = rows[order]
         sorted_keys = keys[self.rows]
-        self.uniq, self.start, self.count = np.unique(sorted_keys, return_index=True, return_counts=True)
+        self.start = np.flatnonzero(np.diff(sorted_keys, prepend=-1))  # where each key's run begins
+        self.uniq = sorted_keys[self.start]
+        self.count = np.diff(self.start, append=len(sorted_keys))
         self.overlay: dict[int, list[int]] = defaultdict(list)
 
     def add_overlay(self, row: int, key: int) -> None:

@@ -15,24 +15,26 @@ __all__ = ["PopulationIndex"]
 
 
 class PopulationIndex:
-    """The LA's persons as integer columns plus blocking structures.
+    """The LA's persons as integer columns plus blocking structures (the records themselves are
+    not kept: a million persons' strings would be most of a process's memory).
 
-    Build it once; :meth:`add` inserts or replaces persons by id and
-    :meth:`remove` drops them, both without a rebuild (changed rows go to an
+    Build it once (from records, or from columns as read from a table with :meth:`from_columns`);
+    :meth:`add` inserts or replaces persons by id and :meth:`remove` drops them, both without a rebuild (changed rows go to an
     overlay; the sorted structures are rebuilt when the overlay grows past a
     tenth of the population).
 
     Args:
         records: initial population.
         settings: blocking rules and block size limit (defaults if omitted).
+        coder: vocabularies to code in, shared with another index (a new one if omitted).
     """
 
-    def __init__(self, records: Iterable[Record] = (), settings: MatchSettings | None = None) -> None:
+    def __init__(self, records: Iterable[Record] = (), settings: MatchSettings | None = None,
+                 coder: Coder | None = None) -> None:
         self.settings = settings or MatchSettings()
-        self.coder = Coder()
+        self.coder = coder or Coder()
         self.ids: list[str] = []
         self.row_of: dict[str, int] = {}
-        self.records: list[Record | None] = []
         self.cols: dict[str, np.ndarray] = {name: np.zeros(0, np.int64) for name in FIELDS}
         self.active = np.zeros(0, bool)
         self._tf_cache: dict[str, np.ndarray] = {}
@@ -40,16 +42,50 @@ class PopulationIndex:
         self._blocks: dict[str, SortedBlocks] = {}
         self._stale = np.zeros(0, bool)
         self._overlay_rows = 0
-        self._append(list(records))
+        self._append(self.coder.encode(list(records)))
         self._rebuild()
+
+    @classmethod
+    def from_columns(cls, ids: list[str], columns: dict[str, Sequence], settings: MatchSettings | None = None
+                     ) -> PopulationIndex:
+        """An index of the persons given as one list of values per record field (see
+        :meth:`Coder.encode_columns`), without making a record of each."""
+        coder = Coder()
+        return cls.from_coded(coder, coder.encode_columns(ids, columns), settings)
+
+    @classmethod
+    def from_coded(cls, coder: Coder, coded: Coded, settings: MatchSettings | None = None) -> PopulationIndex:
+        """An index of persons already coded in ``coder``'s vocabularies."""
+        index = cls(settings=settings, coder=coder)
+        index._append(coded)
+        index._rebuild()
+        return index
 
     def __len__(self) -> int:
         return int(self.active.sum())
 
-    def record(self, row: int) -> Record:
-        found = self.records[row]
-        assert found is not None
-        return found
+    def subset(self, keep: np.ndarray, settings: MatchSettings) -> PopulationIndex:
+        """The active rows where ``keep`` is true as an index of their own, in this index's
+        vocabularies: nothing is coded again, and later changes may go to either index."""
+        rows = np.flatnonzero(keep & self.active)
+        part = PopulationIndex(settings=settings, coder=self.coder)
+        part.ids = [self.ids[row] for row in rows.tolist()]
+        part.row_of = dict(zip(part.ids, range(len(rows))))
+        part.cols = {name: self.cols[name][rows] for name in FIELDS}
+        part.active = np.ones(len(rows), bool)
+        part._rebuild()
+        return part
+
+    def changed(self, records: Sequence[Record]) -> list[Record]:
+        """Those of ``records`` that are new to this index or indexed with other coded values."""
+        if not records:
+            return []
+        coded = self.coder.encode(records)
+        rows = np.fromiter((self.row_of.get(r.id, -1) for r in records), np.int64, len(records))
+        same = rows >= 0
+        for name in FIELDS:
+            same[same] = self.cols[name][rows[same]] == coded.cols[name][same]
+        return [record for record, kept in zip(records, same.tolist()) if not kept]
 
     # -- changes ---------------------------------------------------------
     def add(self, records: Iterable[Record]) -> None:
@@ -59,14 +95,13 @@ class PopulationIndex:
         for record in latest.values():
             (changed if record.id in self.row_of else new).append(record)
         start = len(self.ids)
-        self._append(new)
+        self._append(self.coder.encode(new))
         for record in changed:
             row = self.row_of[record.id]
             self._unblock(row)
             coded = self.coder.encode([record])
             for name in FIELDS:
                 self.cols[name][row] = coded.cols[name][0]
-            self.records[row] = record
         self._tf_cache.clear()
         touched = list(range(start, len(self.ids))) + [self.row_of[r.id] for r in changed]
         self._block_rows(touched)
@@ -78,22 +113,18 @@ class PopulationIndex:
             if row is not None:
                 self._unblock(row)
                 self.active[row] = False
-                self.records[row] = None
                 self._tf_cache.clear()
 
-    def _append(self, records: Sequence[Record]) -> None:
-        if not records:
+    def _append(self, coded: Coded) -> None:
+        if not len(coded):
             return
-        coded = self.coder.encode(records)
         start = len(self.ids)
-        for offset, record in enumerate(records):
-            self.row_of[record.id] = start + offset
+        self.row_of.update(zip(coded.ids, range(start, start + len(coded))))
         self.ids.extend(coded.ids)
-        self.records.extend(records)
         for name in FIELDS:
             self.cols[name] = np.concatenate([self.cols[name], coded.cols[name]])
-        self.active = np.concatenate([self.active, np.ones(len(records), bool)])
-        self._stale = np.concatenate([self._stale, np.zeros(len(records), bool)])
+        self.active = np.concatenate([self.active, np.ones(len(coded), bool)])
+        self._stale = np.concatenate([self._stale, np.zeros(len(coded), bool)])
 
     def _unblock(self, row: int) -> None:
         """Take a row's current keys out of the blocking structures."""

@@ -25,6 +25,8 @@ _ADDRESS_WORDS = {
 
 def _fold(text: str) -> str:
     """Lower case without accents: 'Zoë' → 'zoe', 'Müller' → 'muller'."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-__all__ = ["Record"]
+__all__ = ["Record", "RECORD_FIELDS"]
+
+# What a record holds besides its id, in this order
+RECORD_FIELDS = ("upn", "forename", "middle_names", "surname", "dob", "gender", "address", "town", "postcode")
 
 
 @dataclass(frozen=True, slots=True)

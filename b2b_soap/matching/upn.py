@@ -10,9 +10,12 @@ check letter are validated: LA numbers change, and the demo LA is ``999``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from operator import mul
 
-__all__ = ["UPN_ALPHABET", "upn_check_letter", "validate_upn", "is_valid_upn", "make_upn"]
+import numpy as np
+
+__all__ = ["UPN_ALPHABET", "upn_check_letter", "validate_upn", "is_valid_upn", "valid_upns", "make_upn"]
 
 UPN_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"
 _LETTER_VALUE = {letter: index for index, letter in enumerate(UPN_ALPHABET)}
@@ -73,6 +76,26 @@ def validate_upn(upn: str) -> str | None:
 def is_valid_upn(upn: str | None) -> bool:
     """True when ``upn`` has the right structure and check letter."""
     return bool(upn) and validate_upn(upn) is None
+
+
+# Per byte: its value in a UPN (digit or alphabet letter), else -1; and whether it is a digit.
+_BYTE_VALUE = np.full(256, -1, np.int64)
+for _char, _value in _CHAR_VALUE.items():
+    _BYTE_VALUE[ord(_char)] = _value
+_BYTE_IS_DIGIT = np.zeros(256, bool)
+_BYTE_IS_DIGIT[ord("0"):ord("9") + 1] = True
+_BYTE_IS_LETTER = (_BYTE_VALUE >= 0) & ~_BYTE_IS_DIGIT
+
+
+def valid_upns(upns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`is_valid_upn` of many UPNs at once, and which of them are permanent (end in a digit)."""
+    chars = np.array([u if len(u) == 13 and u.isascii() else "" for u in upns], dtype="S13")
+    chars = chars.view(np.uint8).reshape(len(upns), 13)
+    values = _BYTE_VALUE[chars]
+    check = (values[:, 1:] * np.arange(2, 14)).sum(axis=1) % 23
+    valid = (_BYTE_IS_LETTER[chars[:, 0]] & _BYTE_IS_DIGIT[chars[:, 1:12]].all(axis=1) & (values[:, 12] >= 0)
+             & (values[:, 0] == check))
+    return valid, valid & _BYTE_IS_DIGIT[chars[:, 12]]
 
 
 def make_upn(la: str, estab: str, year: int, serial: int) -> str:

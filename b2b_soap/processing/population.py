@@ -1,7 +1,8 @@
 """The LA population as the matching core sees it, cached in the process.
 
-Building a :class:`PopulationIndex` of 250,000 persons takes seconds, so each process
-builds it once and then refreshes it with the persons changed since (``updated_at``).
+Building a :class:`PopulationIndex` of 1,000,000 persons takes seconds, so it is built once
+(by the ``--workers`` parent before forking, whose workers then share it, else by each
+process) and then refreshed with the persons changed since (``updated_at``).
 Pupils are matched against everybody; contacts only against persons old enough to be
 carers (``CARER_MIN``), which is a second index over that subset, rebuilt when the day
 or ``CARER_MIN`` changes.
@@ -12,16 +13,19 @@ import gc
 import json
 import threading
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Iterator
 
-from sqlalchemy import Engine, select
+import numpy as np
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 
 from ..db import PERSON_ERASED, AuditEntry, Person, utcnow
-from ..matching import MatchModel, MatchSettings, PopulationIndex, Record
+from ..matching import RECORD_FIELDS, MatchModel, MatchSettings, PopulationIndex, Record
+from ..matching._coding import Coded, Coder
 from .model import load_model
 
 __all__ = ["Population", "PopulationCache", "age_on", "cache_for", "PERSON_COLUMNS", "person_record"]
@@ -29,6 +33,7 @@ __all__ = ["Population", "PopulationCache", "age_on", "cache_for", "PERSON_COLUM
 # A person changed in a transaction that commits after a refresh carries an updated_at
 # from before it: each refresh looks back this far before the previous one.
 _OVERLAP = timedelta(seconds=60)
+# The id, then the matching record's fields in RECORD_FIELDS order
 PERSON_COLUMNS = (Person.id, Person.upn, Person.forename, Person.middle_names, Person.surname, Person.dob,
             Person.gender, Person.address, Person.town, Person.postcode)
 
@@ -68,6 +73,52 @@ def _erased_since(session: Session, since: datetime) -> list[str]:
     in the same transaction, so the audit trail tells every process what to drop."""
     return list(session.scalars(select(AuditEntry.object_id).where(
         AuditEntry.at >= since, AuditEntry.action == PERSON_ERASED, AuditEntry.object_type == "person")))
+
+
+def _coded_here(conn: Connection, coder: Coder) -> Coded:
+    """Every person, read and coded here."""
+    rows = conn.execute(select(*PERSON_COLUMNS)).all()
+    ids, *values = zip(*rows) if rows else [()] * (len(RECORD_FIELDS) + 1)
+    return coder.encode_columns(list(map(str, ids)), dict(zip(RECORD_FIELDS, values)))
+
+
+def _coded_with_postgresql(conn: Connection, coder: Coder) -> Coded:
+    """Every person, factorised by the database: each field's distinct values are read once and coded
+    here while the database packs every person's positions among them into one binary value, so a
+    million persons never become ten million Python strings."""
+    table = Person.__tablename__
+    distinct: dict[str, list] = {}
+    with conn.connection.driver_connection.cursor() as cursor:
+        for name in RECORD_FIELDS:
+            cursor.execute(f"CREATE TEMP TABLE distinct_{name} ON COMMIT DROP AS SELECT value, "
+                           f"(row_number() OVER ())::int4 AS position FROM "
+                           f"(SELECT DISTINCT {name} AS value FROM {table} WHERE {name} IS NOT NULL) AS found")
+            cursor.execute(f"ANALYZE distinct_{name}")
+            cursor.execute(f"SELECT value FROM distinct_{name} ORDER BY position")
+            distinct[name] = [None, *(value for value, in cursor.fetchall())]  # position 0: no value
+        row = " || ".join(["int8send(p.id)", *(f"int4send(COALESCE(distinct_{name}.position, 0))"
+                                              for name in RECORD_FIELDS)])
+        joins = " ".join(f"LEFT JOIN distinct_{name} ON distinct_{name}.value = p.{name}" for name in RECORD_FIELDS)
+        with ThreadPoolExecutor(1) as waiter:  # the database works while this thread codes
+            packed = waiter.submit(lambda: cursor.execute(
+                f"SELECT string_agg({row}, ''::bytea) FROM {table} AS p {joins}", binary=True).fetchone()[0])
+            codes = {name: coder.code_values(name, values) for name, values in distinct.items()}
+            rows = np.frombuffer(packed.result() or b"", _PERSON_POSITIONS)
+        for name in RECORD_FIELDS:
+            cursor.execute(f"DROP TABLE distinct_{name}")
+    return coder.coded(list(map(str, rows["id"].tolist())),
+                       {name: codes[name][rows[name].astype(np.intp)] for name in RECORD_FIELDS})
+
+
+# One person as the database sends it: id (int8), then their position (int4) in each field's distinct
+# values, big-endian
+_PERSON_POSITIONS = np.dtype([("id", ">i8"), *((name, ">i4") for name in RECORD_FIELDS)])
+
+
+def _carer_rows(index: PopulationIndex, carer_min: int, today: date):
+    """Rows old enough to be carers on ``today`` (or of unknown age), from the coded dates of birth."""
+    latest_birthday = (today.year - carer_min) * 10000 + today.month * 100 + today.day
+    return index.cols["dob"] <= latest_birthday  # no date of birth is coded 0
 
 
 def age_on(dob: date, day: date) -> int:
@@ -121,10 +172,11 @@ class PopulationCache:
 
     def _build_indexes(self, session: Session, model: MatchModel, carer_min: int, today: date) -> None:
         self._watermark = utcnow()
-        records = [person_record(row) for row in session.execute(select(*PERSON_COLUMNS).order_by(Person.id))]
-        everyone = PopulationIndex(records, model.settings)
-        carers = PopulationIndex([r for r in records if self._eligible(r, carer_min, today)],
-                                 carer_settings(model.settings))
+        conn = session.connection()
+        read = _coded_with_postgresql if conn.dialect.name == "postgresql" else _coded_here
+        coder = Coder()
+        everyone = PopulationIndex.from_coded(coder, read(conn, coder), model.settings)
+        carers = everyone.subset(_carer_rows(everyone, carer_min, today), carer_settings(model.settings))
         self._population = Population(everyone, carers, model)
         self._carer_key = (today, carer_min)
 
@@ -132,19 +184,15 @@ class PopulationCache:
         population = self._population
         assert population is not None
         if (today, carer_min) != self._carer_key:
-            kept = [r for r in population.everyone.records if r is not None]
-            population.carers = PopulationIndex([r for r in kept if self._eligible(r, carer_min, today)],
+            everyone = population.everyone
+            population.carers = everyone.subset(_carer_rows(everyone, carer_min, today),
                                                 carer_settings(population.model.settings))
             self._carer_key = (today, carer_min)
         started = utcnow()
         since = self._watermark - _OVERLAP
         self._watermark = started
-        changed = []
-        for row in session.execute(select(*PERSON_COLUMNS).where(Person.updated_at >= since)):
-            record = person_record(row)
-            row_of = population.everyone.row_of.get(record.id)
-            if row_of is None or population.everyone.records[row_of] != record:
-                changed.append(record)
+        recent = session.execute(select(*PERSON_COLUMNS).where(Person.updated_at >= since))
+        changed = population.everyone.changed([person_record(row) for row in recent])
         if changed:
             population.everyone.add(changed)
             population.carers.add([r for r in changed if self._eligible(r, carer_min, today)])

@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Sequence
 
@@ -34,9 +34,26 @@ from .population import PopulationCache, cache_for
 from .review_queue import OPEN, ReviewQueue
 from .. import metrics
 
-__all__ = ["FileResult", "process_next", "run_pending", "process_claimed", "worker_name", "LostClaim"]
+__all__ = ["FileResult", "Phases", "process_next", "run_pending", "process_claimed", "worker_name", "LostClaim"]
 
 log = logging.getLogger("b2b_soap.processing")
+
+
+class Phases:
+    """Seconds spent in each step of processing one file, in the order first reached."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._mark = time.perf_counter()
+
+    def done(self, phase: str) -> None:
+        """The time since the previous step ended was spent in ``phase``."""
+        now = time.perf_counter()
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + now - self._mark
+        self._mark = now
+
+    def __str__(self) -> str:
+        return " ".join(f"{phase}={seconds:.3f}s" for phase, seconds in self.seconds.items())
 
 
 class LostClaim(Exception):
@@ -52,6 +69,7 @@ class FileResult:
     unmatched: int = 0
     conflicts: int = 0
     message: str = ""
+    phases: Phases = field(default_factory=Phases, compare=False)
 
 
 def worker_name() -> str:
@@ -165,19 +183,23 @@ def _reject(ctx: AppContext, claim: Claim, laestab: str, errors: list[FileError]
 
 
 def process_claimed(ctx: AppContext, claim: Claim, cache: PopulationCache | None = None,
-                    today: date | None = None) -> FileResult:
+                    today: date | None = None, phases: Phases | None = None) -> FileResult:
     """Process a file this worker has claimed; raises on failure (the caller decides what next)."""
     started = time.perf_counter()
+    phases = phases or Phases()
     cache = cache or cache_for(ctx.engine)
     today = today or date.today()
     with session_scope(ctx.sessions) as session:
         vf = session.get(VirtualFile, claim.file_id)
         laestab = session.get(Base, vf.base_id).laestab
         parsed, errors = _read(ctx, vf, laestab, today)
+        phases.done("parse")
         if not errors:
             defaults = load_defaults(session, ctx.settings)
             population = cache.get(session, defaults.carer_min, today)
+            phases.done("refresh")
             outcomes = link_batch(session, parsed, vf.base_id, population, defaults.guidmatch)
+            phases.done("match")
         session.expunge(vf)
     if errors:
         return _reject(ctx, claim, laestab, errors)
@@ -185,8 +207,10 @@ def process_claimed(ctx: AppContext, claim: Claim, cache: PopulationCache | None
         if not finish(session, claim):
             raise LostClaim(f"file {claim.file_id}: the claim ran out before the results were written")
         result = _write(session, vf, parsed, outcomes, defaults)
+        phases.done("write")
+    phases.done("commit")
     metrics.file_processed(vf.data_type, (o.decision for o in outcomes.values()), time.perf_counter() - started)
-    return result
+    return replace(result, phases=phases)
 
 
 def _after_failure(ctx: AppContext, claim: Claim, error: Exception) -> FileResult:
@@ -212,8 +236,10 @@ def process_next(ctx: AppContext, worker: str | None = None, cache: PopulationCa
                  today: date | None = None) -> FileResult | None:
     """Claim and process one waiting file; None when the queue has nothing ready."""
     worker = worker or worker_name()
+    phases = Phases()
     with session_scope(ctx.sessions) as session:
         claim = claim_next(session, worker, lease_seconds=ctx.settings.processing.lease_seconds)
+    phases.done("claim")
     if claim is None:
         return None
     if claim.attempt > ctx.settings.processing.max_attempts:
@@ -222,7 +248,7 @@ def process_next(ctx: AppContext, worker: str | None = None, cache: PopulationCa
                                           "(worker killed or out of memory)")
         return FileResult(claim.file_id, "Failed", message="too many interrupted attempts")
     try:
-        result = process_claimed(ctx, claim, cache, today)
+        result = process_claimed(ctx, claim, cache, today, phases)
     except LostClaim as error:
         log.warning("%s", error)
         return FileResult(claim.file_id, "Retry", message=str(error))
@@ -234,8 +260,8 @@ def process_next(ctx: AppContext, worker: str | None = None, cache: PopulationCa
     if result.status == "Rejected":
         log.info("rejected file %s: %s", result.file_id, result.message)
         return result
-    log.info("processed file %s: %d pupils, %d matched, %d unmatched, %d conflicts", result.file_id,
-             result.pupils, result.matched, result.unmatched, result.conflicts)
+    log.info("processed file %s: %d pupils, %d matched, %d unmatched, %d conflicts; %s", result.file_id,
+             result.pupils, result.matched, result.unmatched, result.conflicts, result.phases)
     return result
 
 

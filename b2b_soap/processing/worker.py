@@ -1,6 +1,8 @@
 """The processing worker inside ``serve``: a thread that claims and processes files.
 
 Every server process runs one; the queue's claims keep them from taking the same file.
+``serve --workers N`` builds the population index once in the parent before forking
+(:func:`build_before_fork`): the workers start from it, share its pages, and only refresh it.
 """
 from __future__ import annotations
 
@@ -15,9 +17,36 @@ from ..defaults import load_defaults
 from .population import PopulationCache
 from .run import process_next, worker_name
 
-__all__ = ["Worker", "start_worker", "start_processing"]
+__all__ = ["Worker", "start_worker", "start_processing", "build_before_fork"]
 
 log = logging.getLogger("b2b_soap.processing")
+
+# The index built by the ``--workers`` parent, which every forked worker starts from.
+_BUILT_BEFORE_FORK: PopulationCache | None = None
+
+
+def build_population(ctx: AppContext, cache: PopulationCache) -> None:
+    """Build (or refresh) ``cache`` and log how long it took; a database that is away is only logged."""
+    started = time.perf_counter()
+    try:
+        with session_scope(ctx.sessions) as session:
+            defaults = load_defaults(session, ctx.settings)
+            population = cache.get(session, defaults.carer_min, date.today())
+        log.info("population index ready: %d persons in %.1f s", len(population.everyone),
+                 time.perf_counter() - started)
+    except Exception:  # the database is away: the first file builds it instead
+        log.exception("population index not built at start")
+
+
+def build_before_fork(ctx: AppContext) -> None:
+    """``serve --workers``: build the population index once, frozen out of the collector's reach,
+    so the workers forked next share its pages read-only instead of building one each."""
+    global _BUILT_BEFORE_FORK
+    if not ctx.settings.processing.enabled:
+        return
+    cache = PopulationCache()
+    build_population(ctx, cache)
+    _BUILT_BEFORE_FORK = cache
 
 
 class Worker:
@@ -26,7 +55,7 @@ class Worker:
     def __init__(self, ctx: AppContext, poll_seconds: float | None = None) -> None:
         self.ctx = ctx
         self.poll_seconds = poll_seconds if poll_seconds is not None else ctx.settings.processing.poll_seconds
-        self.cache = PopulationCache()
+        self.cache = _BUILT_BEFORE_FORK or PopulationCache()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="b2b-processing", daemon=True)
@@ -49,15 +78,8 @@ class Worker:
 
     def _build_population(self) -> None:
         """Build the population index at start, so the first file after a restart does not wait for it."""
-        started = time.perf_counter()
         try:
-            with session_scope(self.ctx.sessions) as session:
-                defaults = load_defaults(session, self.ctx.settings)
-                population = self.cache.get(session, defaults.carer_min, date.today())
-            log.info("population index ready: %d persons in %.1f s", len(population.everyone),
-                     time.perf_counter() - started)
-        except Exception:  # the database is away: the first file builds it instead
-            log.exception("population index not built at start")
+            build_population(self.ctx, self.cache)
         finally:
             self.ready.set()
 

@@ -52,6 +52,11 @@ BACKGROUND_STARTERS: list[str] = [
     "b2b_soap.alerts:start_alert_delivery",
 ]
 
+# What the ``--workers`` parent prepares once before forking, for the background component it serves.
+BEFORE_FORK: dict[str, str] = {
+    "b2b_soap.processing.worker:start_processing": "b2b_soap.processing.worker:build_before_fork",
+}
+
 log = logging.getLogger("b2b_soap.server")
 access = logging.getLogger("b2b_soap.access")
 
@@ -392,6 +397,13 @@ class Supervisor:
             self.children.pop(pid, None)
 
 
+def _before_fork(ctx: AppContext, starters: Iterable[str | Starter]) -> None:
+    for entry in starters:
+        step = _resolve(BEFORE_FORK[entry]) if isinstance(entry, str) and entry in BEFORE_FORK else None
+        if step is not None:
+            step(ctx)
+
+
 def serve_workers(settings: Settings, workers: int, starters: Iterable[str | Starter] | None = None,
                   stop_timeout: float = 60.0) -> int:
     """Serve with ``workers`` processes on one port until SIGTERM or Ctrl-C; the exit status.
@@ -400,13 +412,19 @@ def serve_workers(settings: Settings, workers: int, starters: Iterable[str | Sta
     imported) for ``/metrics`` to sum over the processes: ``b2b-soap serve`` does that.
     """
     check_workers(settings, workers)
+    server_settings = settings.server
     ctx = AppContext(settings)  # fail here, once, when the database or the key is not usable
     try:
         _check_ready(ctx)
+        # listening already: requests sent while the workers' population index is built wait in the backlog
+        sock = listen_socket(server_settings.host, server_settings.port)
+        try:
+            _before_fork(ctx, BACKGROUND_STARTERS if starters is None else starters)
+        except BaseException:
+            sock.close()
+            raise
     finally:
         ctx.close()  # no connection may cross the fork
-    server_settings = settings.server
-    sock = listen_socket(server_settings.host, server_settings.port)
     host, port = sock.getsockname()[:2]
     log.info("supervisor pid %d: %d workers on %s:%s%s", os.getpid(), workers, host, port,
              f" (metrics in {metrics.multiprocess_dir()})" if metrics.multiprocess_dir() else "")
