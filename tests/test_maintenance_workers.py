@@ -61,14 +61,14 @@ def test_two_workers_run_each_fire_once_even_when_one_is_killed(tmp_path, postgr
     ctx = AppContext(settings_from_dict({"database": {"url": postgres_url}}, environ={}))
     workers = [_start(config), _start(config)]
     try:
-        wait_for(lambda: len([r for r in _runs(ctx) if r.outcome == "ok"]) >= 3, 20, "three runs", 0.05)
+        wait_for(lambda: len([r for r in _runs(ctx) if r.outcome == "ok"]) >= 3, 60, "three runs", 0.05)
         # Kill whichever worker is in the middle of a run.
-        running = wait_for(lambda: [r for r in _runs(ctx) if r.outcome == "running"], 10, "a running job", 0.02)[0]
+        running = wait_for(lambda: [r for r in _runs(ctx) if r.outcome == "running"], 30, "a running job", 0.02)[0]
         victim = next(w for w in workers if running.worker.endswith(f":{w.pid}"))
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
         wait_for(lambda: len([r for r in _runs(ctx) if r.fire_time > running.fire_time
-                              and r.outcome == "ok"]) >= 3, 20, "three runs after the kill", 0.05)
+                              and r.outcome == "ok"]) >= 3, 60, "three runs after the kill", 0.05)
     finally:
         for worker in workers:
             if worker.poll() is None:
