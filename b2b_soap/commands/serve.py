@@ -1,7 +1,7 @@
 """``b2b-soap serve``: run the SOAP services (and the background components) until stopped.
 
 ``--workers N`` runs N processes on the one port (PostgreSQL only; SQLite is refused with
-exit status 2): see :func:`b2b_soap.service.server.serve_workers`. ``/metrics`` then sums
+exit status 2): see :func:`b2b_soap.service.workers.serve_workers`. ``/metrics`` then sums
 over the processes through prometheus-client's multiprocess mode, in a directory under the
 data directory (``PROMETHEUS_MULTIPROC_DIR`` when set), emptied at start.
 
@@ -97,7 +97,8 @@ def handler(args: argparse.Namespace) -> int:
 
     from ..context import AppContext
     from ..logging_setup import configure_logging
-    from ..service.server import CannotListen, serve, serve_workers
+    from ..service.server import CannotListen, serve
+    from ..service.workers import serve_workers
     from ..service.wsgi import quiet_spyne_logs
 
     configure_logging(json=args.log_json, level=args.log_level)
