@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, Iterable
 
 from lxml import etree
@@ -39,8 +40,16 @@ def binding_name(port_type: str) -> str:
 
 def operation(port_type: str, *params: Any, **kwargs: Any) -> Callable:
     """``@rpc`` for one operation of ``port_type``, with WCF's part names and the typed fault."""
-    return rpc(*params, _port_type=port_type, _wsdl_part_name="parameters", _throws=[B2BFault],
-               _logged=False, **kwargs)
+    decorate = rpc(*params, _port_type=port_type, _wsdl_part_name="parameters", _throws=[B2BFault],
+                   _logged=False, **kwargs)
+
+    def documented(function: Callable) -> Callable:
+        # Python 3.13 strips docstring indentation at compile time and 3.11 does not: clean it
+        # here so the WSDL's documentation, and so the contract, is the same on every version.
+        if function.__doc__:
+            function.__doc__ = inspect.cleandoc(function.__doc__)
+        return decorate(function)
+    return documented
 
 
 class WcfApplication(Application):
