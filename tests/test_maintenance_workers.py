@@ -6,6 +6,8 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 # The worker is the real scheduler-only entry point; its clear_cache action is swapped for one
 # that takes a while and leaves one countable effect (an audit row) when it completes.
 WORKER = """
-import sys, time
+import faulthandler, signal, sys, time
+faulthandler.register(signal.SIGUSR1, all_threads=True)  # the test asks a stuck worker where it is
 from b2b_soap.db import AuditEntry, session_scope
 from b2b_soap.maintenance import actions
 from b2b_soap.maintenance.runs import worker_name
@@ -52,6 +55,22 @@ def _runs(ctx) -> list[JobRun]:
         return list(s.scalars(select(JobRun).order_by(JobRun.fire_time)))
 
 
+@contextmanager
+def _explained(ctx, workers: list[subprocess.Popen], logs: list[Path]):
+    """A timeout says what each worker was doing: exit codes, the run history and the workers' logs."""
+    try:
+        yield
+    except AssertionError as exc:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGUSR1)
+        time.sleep(1)
+        runs = "\n".join(f"{r.fire_time:%H:%M:%S} {r.worker} {r.outcome} {r.error}" for r in _runs(ctx))
+        logged = "\n".join(f"--- worker {w.pid} (exit {w.poll()}):\n{log.read_text()[-6000:]}"
+                           for w, log in zip(workers, logs))
+        raise AssertionError(f"{exc}\nruns:\n{runs}\n{logged}") from None
+
+
 
 def test_two_workers_run_each_fire_once_even_when_one_is_killed(tmp_path, postgres_url):
     config = tmp_path / "b2b-soap.toml"
@@ -59,21 +78,28 @@ def test_two_workers_run_each_fire_once_even_when_one_is_killed(tmp_path, postgr
                       '[[maintenance.jobs]]\nname = "pulse"\naction = "clear_cache"\ntrigger = "interval"\n'
                       'seconds = 1\nargs = { delay = 0.4 }\n')
     ctx = AppContext(settings_from_dict({"database": {"url": postgres_url}}, environ={}))
-    workers = [_start(config), _start(config)]
+    # Output goes to files: a pipe nobody reads fills up and blocks a worker mid-log.
+    logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
+    workers = [_start(config, log) for log in logs]
     try:
-        wait_for(lambda: len([r for r in _runs(ctx) if r.outcome == "ok"]) >= 3, 60, "three runs", 0.05)
-        # Kill whichever worker is in the middle of a run.
-        running = wait_for(lambda: [r for r in _runs(ctx) if r.outcome == "running"], 30, "a running job", 0.02)[0]
-        victim = next(w for w in workers if running.worker.endswith(f":{w.pid}"))
-        victim.send_signal(signal.SIGKILL)
-        victim.wait(10)
-        wait_for(lambda: len([r for r in _runs(ctx) if r.fire_time > running.fire_time
-                              and r.outcome == "ok"]) >= 3, 60, "three runs after the kill", 0.05)
+        with _explained(ctx, workers, logs):
+            wait_for(lambda: _all_logged(logs, "maintenance scheduler running"), 30, "both workers", 0.1)
+            wait_for(lambda: len([r for r in _runs(ctx) if r.outcome == "ok"]) >= 3, 60, "three runs", 0.05)
+            # Kill whichever worker is in the middle of a run.
+            running = wait_for(lambda: [r for r in _runs(ctx) if r.outcome == "running"], 30, "a running job",
+                               0.02)[0]
+            victim = next(w for w in workers if running.worker.endswith(f":{w.pid}"))
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(10)
+            wait_for(lambda: len([r for r in _runs(ctx) if r.fire_time > running.fire_time
+                                  and r.outcome == "ok"]) >= 3, 60, "three runs after the kill", 0.05)
     finally:
         for worker in workers:
             if worker.poll() is None:
                 worker.send_signal(signal.SIGTERM)
-        outputs = [w.communicate(timeout=20)[0] for w in workers]
+        for worker in workers:
+            worker.wait(20)
+        outputs = [log.read_text() for log in logs]
 
     runs = _runs(ctx)
     with ctx.sessions() as s:
