@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from sqlalchemy import Engine, func, make_url, select
+from sqlalchemy.orm import Session
 
 from ..db import is_sqlite
 
-__all__ = ["SchedulerLocked", "job_lock_key", "job_lock", "SchedulerFileLock"]
+__all__ = ["SchedulerLocked", "job_lock_key", "job_lock", "hold_for_transaction", "SchedulerFileLock"]
 
 
 class SchedulerLocked(RuntimeError):
@@ -48,6 +49,15 @@ def job_lock(engine: Engine, job: str) -> Iterator[bool]:
         finally:
             if acquired:
                 conn.execute(select(func.pg_advisory_unlock(key)))
+
+
+def hold_for_transaction(session: Session, name: str) -> None:
+    """Wait for, then hold until the session's transaction ends, the lock called ``name``.
+
+    PostgreSQL only (a transaction-level advisory lock); SQLite runs one scheduler per database.
+    """
+    if not is_sqlite(session.get_bind()):
+        session.execute(select(func.pg_advisory_xact_lock(job_lock_key(name))))
 
 
 def _lock_path(url: str, data_dir: Path) -> Path:

@@ -12,7 +12,6 @@ import logging
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import JobSettings, Settings
@@ -21,7 +20,10 @@ from ..errors import NotFound, ValidationFailed
 from ..security import audit
 from .actions import ACTIONS, check_action_args, is_available
 from .defaults import DEFAULT_JOBS
+from .locks import hold_for_transaction
 from .triggers import make_trigger
+
+CONFIG_IMPORT = "import of the configured jobs"
 
 __all__ = ["job_settings", "list_jobs", "get_job", "add_job", "change_job", "set_paused", "remove_job",
            "seed_default_jobs", "import_config_jobs", "import_config_jobs_once", "job_state"]
@@ -179,9 +181,11 @@ def import_config_jobs(session: Session, actor: str, settings: Settings) -> int:
 
 
 def import_config_jobs_once(sessions: sessionmaker[Session], actor: str, settings: Settings) -> None:
-    """``import_config_jobs`` in its own transaction; a worker starting at the same moment may win."""
-    try:
-        with session_scope(sessions) as session:
-            import_config_jobs(session, actor, settings)
-    except IntegrityError:
-        log.info("another worker imported the configured maintenance jobs first")
+    """``import_config_jobs`` in its own transaction, one worker at a time.
+
+    Workers starting together take turns, so the second reads the jobs the first stored and
+    adds nothing (without the turns it would find them only when inserting, and refuse to start).
+    """
+    with session_scope(sessions) as session:
+        hold_for_transaction(session, CONFIG_IMPORT)
+        import_config_jobs(session, actor, settings)
