@@ -3,7 +3,8 @@
 Rules on top of the scores: a valid UPN that points to exactly one person
 matches automatically unless the demographics contradict it strongly; a person whose
 valid permanent UPN differs from the record's is never matched automatically, and is
-offered for review when the demographics alone would have matched.
+offered for review when the demographics alone would have matched; nor is a person
+born a generation apart (a parent of a child who shares their names and home).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from b2b_soap.matching._coding import Coded
-from b2b_soap.matching.comparisons import comparison_levels
+from b2b_soap.matching.comparisons import comparison_levels, generation_apart
 from b2b_soap.matching.index import PopulationIndex
 from b2b_soap.matching.model import MatchModel
 from b2b_soap.matching.records import Record
@@ -92,6 +93,7 @@ class _Scored:
             if comparison.kind == "upn":
                 self.upn_differs = self.levels[:, col] == comparison.levels.index(DIFFERENT_PERMANENT_UPN)
                 self.demographic_bits = self.demographic_bits - self.bits[:, col]
+        self.generation = generation_apart(settings, index, batch, self.left, self.right, self.levels)
         self.held = self.upn_differs & (_probability(self.demographic_bits + self.prior) >= settings.auto_threshold)
         self.start = np.searchsorted(self.left, np.arange(len(batch) + 1))
         self.model, self.index = model, index
@@ -134,6 +136,8 @@ def _decide(scored: _Scored, record: int, record_id: str, upn_rows: list[int]) -
     chosen = tuple(scored.candidate(p) for p in offered[:settings.max_possible])
     if scored.upn_differs[best]:
         return Decision(record_id, POSSIBLE, chosen, "valid permanent UPNs differ")
+    if scored.generation[best]:
+        return Decision(record_id, POSSIBLE, chosen, "dates of birth a generation apart")
     lead = scored.total[best] - scored.total[pairs[1]] if len(pairs) > 1 else float("inf")
     if probability[0] >= settings.auto_threshold and lead >= settings.min_lead_bits:
         return Decision(record_id, AUTO, (scored.candidate(best),),

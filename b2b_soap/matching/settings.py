@@ -108,6 +108,9 @@ class MatchSettings:
         possible_threshold: probability a candidate needs to be offered for review.
         min_lead_bits: match weight the best candidate needs over the second best
             to be matched automatically (twins and siblings share most fields).
+        generation_years: a candidate whose date of birth is this many years or more from the
+            record's, beyond a one-digit typo, is never matched automatically: a parent and a child
+            can share names and a home, but not a person.
         max_possible: candidates offered for review, at most.
         max_block_size: blocking keys shared by more population rows are ignored.
         jw_high, jw_low: Jaro-Winkler thresholds of the name levels.
@@ -128,6 +131,7 @@ class MatchSettings:
     auto_threshold: float = 0.95
     possible_threshold: float = 0.01
     min_lead_bits: float = 5.0
+    generation_years: int = 12
     max_possible: int = 5
     max_block_size: int = 2000
     jw_high: float = 0.92
@@ -155,6 +159,8 @@ class MatchSettings:
             problems += [f"training session: unknown comparison {n!r}" for n in fixed if n not in names]
         if self.max_possible < 1:
             problems.append("max_possible must be >= 1")
+        if self.generation_years < 1:
+            problems.append("generation_years must be >= 1")
         if self.min_lead_bits < 0:
             problems.append("min_lead_bits must be >= 0")
         if problems:
