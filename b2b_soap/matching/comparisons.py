@@ -93,14 +93,14 @@ def _names_fuzzy(pairs: _Pairs, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarra
 
 
 def _names_swapped(pairs: _Pairs) -> np.ndarray:
-    """Forename and surname swapped: each name equal or similar (Jaro-Winkler >= low, or one
-    edit) to the other side's other name, where the names as given differ."""
+    """Forename and surname swapped: each name equal, similar (Jaro-Winkler >= low, or one
+    edit) or a nickname of the other side's other name, where the names as given differ."""
     a_fn, b_fn = pairs.both("fn")
     a_sn, b_sn = pairs.both("sn")
     swapped = (a_fn != b_fn) & (a_sn != b_sn) & (a_fn > 0) & (a_sn > 0) & (b_fn > 0) & (b_sn > 0)
     for a, b in ((a_fn, b_sn), (a_sn, b_fn)):
         cross, _ = _names_fuzzy(pairs, a[swapped], b[swapped])
-        swapped[swapped] = (a[swapped] == b[swapped]) | ((cross & 7) != _ELSE)
+        swapped[swapped] = (a[swapped] == b[swapped]) | (cross != _ELSE)
     return swapped
 
 

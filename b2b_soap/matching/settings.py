@@ -28,6 +28,7 @@ BLOCKING_RULES = (
     "address+town",                  # the household, with a mistyped postcode
     "surname_phonetic+forename_initial+gender_without_dob",  # no DOB, both names mistyped, moved house
     "surname+gender_without_forename",     # no forename: the surname, when few share it (contacts)
+    "initials+postcode_district+gender_population_without_dob",  # no DOB on file, names mistyped, moved
     # wider forms of the second and third rule: at 1,000,000 persons they propose 1.7 times
     # the pairs of the rules above and found no more true matches (docs/matching.md)
     "dob",
@@ -36,7 +37,8 @@ BLOCKING_RULES = (
 DEFAULT_BLOCKING_RULES = ("upn", "dob+gender", "surname_phonetic+birth_year+gender", "postcode+forename_initial",
                           "forename_phonetic+dob_year_month", "names_phonetic_any_order",
                           "surname_phonetic+postcode", "address+postcode", "address+town",
-                          "surname_phonetic+forename_initial+gender_without_dob", "surname+gender_without_forename")
+                          "surname_phonetic+forename_initial+gender_without_dob", "surname+gender_without_forename",
+                          "initials+postcode_district+gender_population_without_dob")
 
 # Level labels per comparison kind, best first; level 0 is always "null".
 COMPARISON_KINDS: dict[str, tuple[str, ...]] = {
