@@ -106,7 +106,8 @@ class MatchSettings:
     Args:
         blocking_rules: names from :data:`BLOCKING_RULES`, OR-ed.
         comparisons: the comparisons scored for every candidate pair.
-        auto_threshold: probability a unique best candidate needs to match automatically.
+        auto_threshold: probability a unique best candidate needs to match automatically
+            (names alone never suffice: see :mod:`~b2b_soap.matching.decide`).
         possible_threshold: probability a candidate needs to be offered for review.
         min_lead_bits: match weight the best candidate needs over the second best
             to be matched automatically (twins and siblings share most fields).
@@ -130,7 +131,7 @@ class MatchSettings:
 
     blocking_rules: tuple[str, ...] = DEFAULT_BLOCKING_RULES
     comparisons: tuple[ComparisonSettings, ...] = field(default_factory=_default_comparisons)
-    auto_threshold: float = 0.95
+    auto_threshold: float = 0.9
     possible_threshold: float = 0.01
     min_lead_bits: float = 5.0
     generation_years: int = 12
