@@ -60,10 +60,24 @@ def test_surname_alone_is_looked_up_only_without_forename_and_when_few_share_it(
     assert not any(p[0] in ("IN2", "IN3", "IN4") for p in proposed)  # a forename; 21 Quarries; other gender
 
 
-@pytest.mark.parametrize("forename, surname", [("O'Brein", "Katherine"), ("OBrien", "Kaatherlne")])
-def test_names_swapped_with_typos_are_a_swap(index, model, forename, surname):
-    result = decide(index, model, incoming("L2", forename=forename, surname=surname))
-    assert result.decision == "auto" and result.match.la_id == "L2"
+def test_persons_without_dob_are_found_by_initials_in_the_district_by_every_record():
+    people = [Record("P1", "", "Noor", "", "Lee", None, "F", "122 Forge Court", "Leeds", "LS8 1RZ"),
+              Record("P2", "", "Nora", "", "Lowe", date(1980, 5, 5), "F", "9 Forge Court", "Leeds", "LS8 1RZ")]
+    index = PopulationIndex(people)
+    # both names mistyped, moved within the district, the record's own DOB given
+    probe = Record("IN1", "", "Naor", "", "Ler", date(1984, 7, 3), "F", "132 Forge Court", "Leeds", "LS8 3RZ")
+    rule = "initials+postcode_district+gender_population_without_dob"
+    left, right = index.rule_pairs(rule, index.encode([probe]))
+    assert [index.ids[r] for r in right.tolist()] == ["P1"]  # P2 has a DOB: the other rules look for her
+    rules = (*PUPIL_RULES, "surname_phonetic+forename_initial+gender_without_dob", "surname+gender_without_forename")
+    assert not any(index.rule_pairs(old, index.encode([probe]))[1].size for old in rules)
+
+
+@pytest.mark.parametrize("base, forename, surname", [("L2", "O'Brein", "Katherine"), ("L2", "OBrien", "Kaatherlne"),
+                                                     ("L1", "Smith-Jones", "Bill")])
+def test_names_swapped_with_typos_or_a_nickname_are_a_swap(index, model, base, forename, surname):
+    result = decide(index, model, incoming(base, forename=forename, surname=surname))
+    assert result.decision == "auto" and result.match.la_id == base
     levels = {s.name: s.level for s in result.match.comparisons}
     assert (levels["forename"], levels["surname"]) == ("swapped with surname", "swapped with forename")
 

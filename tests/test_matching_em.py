@@ -96,3 +96,24 @@ def test_training_on_records_without_dob_takes_the_match_rate_from_the_names():
     contacts = [replace(r, id="C" + r.id, dob=None) for r in adults[:400]]  # carers come without a DOB
     model = train_model(PopulationIndex(adults), contacts)
     assert model.match_rate > 0.5
+
+
+def test_parents_sharing_a_childs_names_and_home_do_not_teach_that_dates_of_birth_may_differ():
+    from dataclasses import replace
+    from datetime import date
+
+    from b2b_soap.matching import PopulationIndex, Record, train_model
+    from b2b_soap.synth import generate_population
+    persons, _ = generate_population(3000, seed=5)
+    population = [Record(p.id, p.upn, p.forename, p.middle_names, p.surname, p.dob, p.gender, p.address,
+                         p.town, p.postcode) for p in persons]
+    children = [r for r in population if r.upn]
+    adults = [r for r in population if not r.upn]
+    # known pupils, and children not in the population named after a parent, living with them
+    incoming = [replace(r, id="IN" + r.id) for r in children[:500]]
+    incoming += [replace(r, id="JR" + r.id, dob=date(2016, 1 + i % 12, 1 + i % 28))
+                 for i, r in enumerate(adults[:200])]
+    model = train_model(PopulationIndex(population), incoming)
+    column = [c.kind for c in model.settings.comparisons].index("dob")
+    bits = dict(zip(model.settings.comparisons[column].levels, model.level_bits(column)))
+    assert bits["else"] < -4

@@ -128,6 +128,24 @@ def test_sibling_is_not_matched(index, model):
     assert result.decision != "auto"
 
 
+@pytest.mark.parametrize("dob, level", [(date(2024, 9, 1), "else"), (date(1985, 2, 27), "year differs")])
+def test_child_named_after_a_parent_is_not_matched_to_the_parent(index, model, dob, level):
+    # the parent (or child) not in the population shares names and home with L7, born a generation apart
+    result = decide(index, model, incoming("L7", dob=dob))
+    assert result.decision == "possible" and result.reason == "dates of birth a generation apart"
+    assert {s.name: s.level for s in result.candidates[0].comparisons}["dob"] == level
+
+
+def test_names_alone_go_to_review(index, model):
+    # no date of birth and another home: a namesake not in the population would look the same
+    moved = dict(address="40 Canal Street", town="Pudsey", postcode="LS28 7RT")
+    result = decide(index, model, incoming("L2", dob=None, **moved))
+    assert result.decision == "possible" and result.reason == "names alone: no date of birth, home or UPN agrees"
+    assert result.candidates[0].la_id == "L2"
+    at_home = decide(index, model, incoming("L2", dob=None))
+    assert at_home.decision == "auto" and at_home.match.la_id == "L2"
+
+
 def test_unknown_person_gets_none(index, model):
     stranger = Record("IN-x", "", "Quentin", "", "Vandersloot", date(2010, 10, 10), "M",
                       "1 Nowhere Street", "Leeds", "LS6 9ZZ")

@@ -58,7 +58,7 @@ def _check_record_page_shows_candidates_contributions_and_carers(client, world):
     page = _text(client, f"/unmatched/{world.ids['amy']}")
     assert "Candidate 1" in page and "Candidate 2" in page and "Smyth" in page
     assert "Forename: same +4.8" in page and "Date of birth: same +1.0" in page
-    assert "Score 90.0% is below the automatic match line of 95.0%" in page
+    assert "Score 85.0% is below the automatic match line of 90.0%" in page
     assert "Carers and contacts" in page and "Carol Smith" in page and "Surname: same +7.0" in page
     assert "Match to candidate 1" in page and "Create a new person" in page
 

@@ -151,6 +151,6 @@ def test_explanations_in_words_with_the_automatic_match_line(client, world):
     assert "Date of birth: missing on the LA's record 0.0" in page
     assert "Address: different \u22123.4" in page
     assert f"UPN: different ({UPN} / {OTHER_UPN})" in page and "two different children" in page
-    assert "Score 62.0% is below the automatic match line of 95.0%" in page
+    assert "Score 62.0% is below the automatic match line of 90.0%" in page
     assert "The UPN matches a person, but the date of birth and surname contradict it" in page
     assert "jaro-winkler" not in page and "null" not in page and "demographics" not in page

@@ -135,7 +135,7 @@ def seed_review(ctx: AppContext, base_ids: dict[str, int]) -> dict[str, int | st
         amy = pupil(1, "Amy", "Smith", date(2015, 3, 1), status="unmatched", decision="possible", has_candidates=True,
                     reason="two possible matches")
         for rank, (person, bits) in enumerate(((people["amy"], 9.5), (people["amie"], 2.0)), 1):
-            s.add(MatchCandidate(incoming_id=amy.id, rank=rank, person_id=person.id, score=0.9 / rank, weight=bits,
+            s.add(MatchCandidate(incoming_id=amy.id, rank=rank, person_id=person.id, score=0.85 / rank, weight=bits,
                                  explanation=_explanation(("forename", "exact", bits / 2), ("dob", "exact", bits / 2))))
         carer = IncomingRecord(file_id=latest.id, base_id=oak, seq=2, kind="contact", pupil_id=amy.id,
                                forename="Carol", surname="Smith", status="unmatched", decision="possible",

@@ -20,13 +20,17 @@ __all__ = ["block_keys", "block_limit", "query_keys", "SortedBlocks"]
 # without one is blocked under a value of their own, which every query also looks up.
 _GENDERED = {"dob+gender": "dob", "surname_phonetic+birth_year+gender": "surname_phonetic+birth_year",
              "surname_phonetic+forename_initial+gender_without_dob": "surname_phonetic+forename_initial",
-             "surname+gender_without_forename": "surname"}
+             "surname+gender_without_forename": "surname",
+             "initials+postcode_district+gender_population_without_dob": "initials+postcode_district"}
 _NO_GENDER = 3
 # Rules only records missing a field look up (the other rules find the rest), and the most persons
 # a key of theirs may hold: a surname (or its sound and an initial) singles a person out only when
 # few share it, and a bound keeps such rules cheap in a population of any size.
 _ONLY_WITHOUT = {"surname_phonetic+forename_initial+gender_without_dob": "dob",
                  "surname+gender_without_forename": "fn"}
+# Rules whose population side holds only persons missing a field, looked up by every record: a
+# person without a DOB on file, both names mistyped, who moved within the district.
+_POPULATION_WITHOUT = {"initials+postcode_district+gender_population_without_dob": "dob"}
 _ONLY_WITHOUT_BLOCK_SIZE = 20
 
 
@@ -57,8 +61,13 @@ def block_keys(rule: str, coded: Coded, coder: Coder) -> np.ndarray:
         return _both(c["pc"], coder.names.initial_array()[c["fn"]], 64)
     if rule == "surname_phonetic+forename_initial":
         return _both(phon[c["sn"]], coder.names.initial_array()[c["fn"]], 64)
+    if rule == "initials+postcode_district":
+        initial = coder.names.initial_array()
+        return _both(_both(initial[c["fn"]], initial[c["sn"]], 64), c["pcd"], 1 << 24)
     if rule in _GENDERED:
-        return _both(block_keys(_GENDERED[rule], coded, coder), _gender_value(c), 4)
+        key = _both(block_keys(_GENDERED[rule], coded, coder), _gender_value(c), 4)
+        field = _POPULATION_WITHOUT.get(rule)
+        return np.where(c[field] == 0, key, 0) if field else key
     if rule == "forename_phonetic+dob_year_month":
         return _both(phon[c["fn"]], c["dob"] // 100, 1_000_000)
     raise ValueError(f"unknown blocking rule {rule!r}")
@@ -80,7 +89,8 @@ def query_keys(rule: str, coded: Coded, coder: Coder) -> list[np.ndarray]:
 
 def block_limit(rule: str, max_block_size: int) -> int:
     """The most population rows one key of ``rule`` may hold and still be looked up."""
-    return min(max_block_size, _ONLY_WITHOUT_BLOCK_SIZE) if rule in _ONLY_WITHOUT else max_block_size
+    bounded = rule in _ONLY_WITHOUT or rule in _POPULATION_WITHOUT
+    return min(max_block_size, _ONLY_WITHOUT_BLOCK_SIZE) if bounded else max_block_size
 
 
 def _gender_value(c: dict[str, np.ndarray]) -> np.ndarray:

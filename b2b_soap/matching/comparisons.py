@@ -17,9 +17,9 @@ from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 from b2b_soap.matching._coding import Coded
 from b2b_soap.matching._nicknames import are_nicknames
 from b2b_soap.matching.index import PopulationIndex
-from b2b_soap.matching.settings import MatchSettings
+from b2b_soap.matching.settings import COMPARISON_KINDS, MatchSettings
 
-__all__ = ["comparison_levels"]
+__all__ = ["comparison_levels", "generation_apart"]
 
 # Fuzzy class of a distinct name pair: close, similar or else by spelling,
 # plus the _NICK flag when the two names share a nickname group.
@@ -93,14 +93,14 @@ def _names_fuzzy(pairs: _Pairs, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarra
 
 
 def _names_swapped(pairs: _Pairs) -> np.ndarray:
-    """Forename and surname swapped: each name equal or similar (Jaro-Winkler >= low, or one
-    edit) to the other side's other name, where the names as given differ."""
+    """Forename and surname swapped: each name equal, similar (Jaro-Winkler >= low, or one
+    edit) or a nickname of the other side's other name, where the names as given differ."""
     a_fn, b_fn = pairs.both("fn")
     a_sn, b_sn = pairs.both("sn")
     swapped = (a_fn != b_fn) & (a_sn != b_sn) & (a_fn > 0) & (a_sn > 0) & (b_fn > 0) & (b_sn > 0)
     for a, b in ((a_fn, b_sn), (a_sn, b_fn)):
         cross, _ = _names_fuzzy(pairs, a[swapped], b[swapped])
-        swapped[swapped] = (a[swapped] == b[swapped]) | ((cross & 7) != _ELSE)
+        swapped[swapped] = (a[swapped] == b[swapped]) | (cross != _ELSE)
     return swapped
 
 
@@ -137,6 +137,20 @@ def _dob(pairs: _Pairs) -> np.ndarray:
     differing = sum((x != y).astype(np.int8) for x, y in zip(_digits(a), _digits(b)))
     conditions = [a == b, swapped, differing == 1, (month_a == month_b) & (day_a == day_b)]
     return _select(conditions, (a == 0) | (b == 0), len(a))
+
+
+def generation_apart(settings: MatchSettings, index: PopulationIndex, batch: Coded, left: np.ndarray,
+                     right: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Pairs born ``settings.generation_years`` or more apart, where the dates differ by more
+    than a typo (DOB level "year differs" or "else"): a parent and a child, never one person.
+    ``levels`` are the pairs' levels from :func:`comparison_levels`."""
+    labels = COMPARISON_KINDS["dob"]
+    beyond_typo = np.zeros(len(left), bool)
+    for column, comparison in enumerate(settings.comparisons):
+        if comparison.kind == "dob":
+            beyond_typo |= np.isin(levels[:, column], (labels.index("year differs"), labels.index("else")))
+    a, b = _Pairs(settings, index, batch, left, right).both("dob")
+    return beyond_typo & (np.abs(a // 10000 - b // 10000) >= settings.generation_years)
 
 
 def _exact(field: str) -> Callable[[_Pairs], np.ndarray]:

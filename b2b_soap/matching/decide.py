@@ -3,7 +3,9 @@
 Rules on top of the scores: a valid UPN that points to exactly one person
 matches automatically unless the demographics contradict it strongly; a person whose
 valid permanent UPN differs from the record's is never matched automatically, and is
-offered for review when the demographics alone would have matched.
+offered for review when the demographics alone would have matched; nor is a person
+born a generation apart (a parent of a child who shares their names and home), nor
+one whose names alone agree, with no date of birth, home or UPN to back them.
 """
 
 from __future__ import annotations
@@ -14,17 +16,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from b2b_soap.matching._coding import Coded
-from b2b_soap.matching.comparisons import comparison_levels
+from b2b_soap.matching.comparisons import comparison_levels, generation_apart
 from b2b_soap.matching.index import PopulationIndex
 from b2b_soap.matching.model import MatchModel
 from b2b_soap.matching.records import Record
-from b2b_soap.matching.settings import DIFFERENT_PERMANENT_UPN
+from b2b_soap.matching.settings import COMPARISON_KINDS, DIFFERENT_PERMANENT_UPN, MatchSettings
 
 __all__ = ["ComparisonScore", "Candidate", "Decision", "match_records"]
 
 AUTO, POSSIBLE, NONE = "auto", "possible", "none"
 # Kinds whose "else" level counts as a contradiction of a UPN match.
 _CONTRADICTING = ("forename", "surname", "dob", "gender")
+# Levels that tie a candidate to the record beyond its names: see _anchored.
+_ANCHORS = {"dob": COMPARISON_KINDS["dob"][1:],
+            "address": ("same address and postcode", "same address", "same postcode", "similar address"),
+            "postcode": ("exact",), "upn": ("exact", "one character or transposition")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +98,8 @@ class _Scored:
             if comparison.kind == "upn":
                 self.upn_differs = self.levels[:, col] == comparison.levels.index(DIFFERENT_PERMANENT_UPN)
                 self.demographic_bits = self.demographic_bits - self.bits[:, col]
+        self.anchored = _anchored(settings, self.levels)
+        self.generation = generation_apart(settings, index, batch, self.left, self.right, self.levels)
         self.held = self.upn_differs & (_probability(self.demographic_bits + self.prior) >= settings.auto_threshold)
         self.start = np.searchsorted(self.left, np.arange(len(batch) + 1))
         self.model, self.index = model, index
@@ -109,6 +117,16 @@ class _Scored:
     def contradictions(self, pair: int) -> list[str]:
         return [c.name for col, c in enumerate(self.model.settings.comparisons)
                 if c.kind in _CONTRADICTING and c.levels[self.levels[pair, col]] == "else"]
+
+
+def _anchored(settings: MatchSettings, levels: np.ndarray) -> np.ndarray:
+    """Pairs with evidence beyond the names and gender: a date of birth compared, the same home, or
+    the same or a mistyped UPN. Names alone, however rare, are shared by persons not in the population."""
+    found = np.zeros(len(levels), bool)
+    for col, comparison in enumerate(settings.comparisons):
+        if comparison.kind in _ANCHORS:
+            found |= np.isin(levels[:, col], [comparison.levels.index(label) for label in _ANCHORS[comparison.kind]])
+    return found
 
 
 def _decide(scored: _Scored, record: int, record_id: str, upn_rows: list[int]) -> Decision:
@@ -134,6 +152,10 @@ def _decide(scored: _Scored, record: int, record_id: str, upn_rows: list[int]) -
     chosen = tuple(scored.candidate(p) for p in offered[:settings.max_possible])
     if scored.upn_differs[best]:
         return Decision(record_id, POSSIBLE, chosen, "valid permanent UPNs differ")
+    if not scored.anchored[best]:
+        return Decision(record_id, POSSIBLE, chosen, "names alone: no date of birth, home or UPN agrees")
+    if scored.generation[best]:
+        return Decision(record_id, POSSIBLE, chosen, "dates of birth a generation apart")
     lead = scored.total[best] - scored.total[pairs[1]] if len(pairs) > 1 else float("inf")
     if probability[0] >= settings.auto_threshold and lead >= settings.min_lead_bits:
         return Decision(record_id, AUTO, (scored.candidate(best),),

@@ -28,6 +28,7 @@ BLOCKING_RULES = (
     "address+town",                  # the household, with a mistyped postcode
     "surname_phonetic+forename_initial+gender_without_dob",  # no DOB, both names mistyped, moved house
     "surname+gender_without_forename",     # no forename: the surname, when few share it (contacts)
+    "initials+postcode_district+gender_population_without_dob",  # no DOB on file, names mistyped, moved
     # wider forms of the second and third rule: at 1,000,000 persons they propose 1.7 times
     # the pairs of the rules above and found no more true matches (docs/matching.md)
     "dob",
@@ -36,7 +37,8 @@ BLOCKING_RULES = (
 DEFAULT_BLOCKING_RULES = ("upn", "dob+gender", "surname_phonetic+birth_year+gender", "postcode+forename_initial",
                           "forename_phonetic+dob_year_month", "names_phonetic_any_order",
                           "surname_phonetic+postcode", "address+postcode", "address+town",
-                          "surname_phonetic+forename_initial+gender_without_dob", "surname+gender_without_forename")
+                          "surname_phonetic+forename_initial+gender_without_dob", "surname+gender_without_forename",
+                          "initials+postcode_district+gender_population_without_dob")
 
 # Level labels per comparison kind, best first; level 0 is always "null".
 COMPARISON_KINDS: dict[str, tuple[str, ...]] = {
@@ -104,10 +106,14 @@ class MatchSettings:
     Args:
         blocking_rules: names from :data:`BLOCKING_RULES`, OR-ed.
         comparisons: the comparisons scored for every candidate pair.
-        auto_threshold: probability a unique best candidate needs to match automatically.
+        auto_threshold: probability a unique best candidate needs to match automatically
+            (names alone never suffice: see :mod:`~b2b_soap.matching.decide`).
         possible_threshold: probability a candidate needs to be offered for review.
         min_lead_bits: match weight the best candidate needs over the second best
             to be matched automatically (twins and siblings share most fields).
+        generation_years: a candidate whose date of birth is this many years or more from the
+            record's, beyond a one-digit typo, is never matched automatically: a parent and a child
+            can share names and a home, but not a person.
         max_possible: candidates offered for review, at most.
         max_block_size: blocking keys shared by more population rows are ignored.
         jw_high, jw_low: Jaro-Winkler thresholds of the name levels.
@@ -125,9 +131,10 @@ class MatchSettings:
 
     blocking_rules: tuple[str, ...] = DEFAULT_BLOCKING_RULES
     comparisons: tuple[ComparisonSettings, ...] = field(default_factory=_default_comparisons)
-    auto_threshold: float = 0.95
+    auto_threshold: float = 0.9
     possible_threshold: float = 0.01
     min_lead_bits: float = 5.0
+    generation_years: int = 12
     max_possible: int = 5
     max_block_size: int = 2000
     jw_high: float = 0.92
@@ -155,6 +162,8 @@ class MatchSettings:
             problems += [f"training session: unknown comparison {n!r}" for n in fixed if n not in names]
         if self.max_possible < 1:
             problems.append("max_possible must be >= 1")
+        if self.generation_years < 1:
+            problems.append("generation_years must be >= 1")
         if self.min_lead_bits < 0:
             problems.append("min_lead_bits must be >= 0")
         if problems:

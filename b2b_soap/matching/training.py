@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from b2b_soap.matching._coding import Coded
-from b2b_soap.matching.comparisons import comparison_levels
+from b2b_soap.matching.comparisons import comparison_levels, generation_apart
 from b2b_soap.matching.em import distinct_patterns, expectation_maximisation
 from b2b_soap.matching.index import PopulationIndex
 from b2b_soap.matching.model import MatchModel
@@ -56,15 +56,21 @@ def _session(settings: MatchSettings, index: PopulationIndex, batch: Coded, rule
     if len(left) == 0:
         return _m_start(settings), 0.0, set()
     levels = comparison_levels(settings, index, batch, left, right)
+    # a parent and a child with the same names and home look like one person on every field
+    # but the DOB; left in, they teach EM that a match's DOB is often far off
+    levels = levels[~generation_apart(settings, index, batch, left, right, levels)]
+    pairs = len(levels)
+    if pairs == 0:
+        return _m_start(settings), 0.0, set()
     for col in range(levels.shape[1]):
         if col not in estimated:
             levels[:, col] = 0  # null: no part in EM
     patterns, counts = distinct_patterns(levels)
     result = expectation_maximisation(
         patterns.astype(np.int64), counts, [len(c.levels) for c in settings.comparisons],
-        _m_start(settings), u_start, rate_start=min(0.5, len(batch) / len(left)),
+        _m_start(settings), u_start, rate_start=min(0.5, len(batch) / max(pairs, 1)),
         max_iterations=settings.em_max_iterations, tolerance=settings.em_tolerance, fix_u=True)
-    return result.m, result.match_rate * len(left) / len(batch), estimated
+    return result.m, result.match_rate * pairs / len(batch), estimated
 
 
 def train_model(index: PopulationIndex, incoming: Sequence[Record] | Coded,
