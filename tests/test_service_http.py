@@ -159,6 +159,21 @@ def test_chunked_request_body(server) -> None:
         assert _la_number(after) == "999"
 
 
+def test_a_refused_body_is_read_to_its_end_and_the_connection_stays_usable(server) -> None:
+    """Whatever refuses a request, the rest of its body is read and dropped: what follows on the
+    connection is the next request, not the leftover of a body."""
+    body = _envelope("<t:GetServerInfo/>" + "<!--" + "a" * (LIMIT // 2) + "-->")
+    xml = {"Content-Type": "text/xml; charset=utf-8"}
+    with _connect(server) as connection:
+        answers = [connection.request("POST", STUDENT, xml, body, chunked=True),
+                   connection.request("POST", "/Nowhere.svc", xml, body, chunked=True),
+                   connection.request("POST", "/Nowhere.svc", xml, body),
+                   connection.request("PUT", STUDENT, _soap("GetServerInfo"), body, chunked=True),
+                   connection.request("POST", STUDENT, _soap("GetServerInfo"), INFO, chunked=True)]
+    assert [a.status for a in answers] == [401, 404, 404, 405, 200]
+    assert _la_number(answers[-1]) == "999"
+
+
 def test_expect_100_continue_as_wcf_sends_it(server) -> None:
     with _connect(server) as connection:
         response = connection.expect_continue(STUDENT, _soap("GetServerInfo"), INFO)
