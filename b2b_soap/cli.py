@@ -1,6 +1,7 @@
 """The ``b2b-soap`` command. Each topic lives in ``b2b_soap/commands/<topic>.py`` with a
-``register(subparsers)`` function (listed in ``TOPICS``); handlers take the parsed arguments and
-return an exit code.
+``register(subparsers)`` function (listed in ``TOPICS``) that sets each command's ``handler``.
+A handler is named ``handle_`` and the command's words (``b2b-soap jobs run``: ``handle_jobs_run``),
+takes the parsed arguments and returns an exit code.
 """
 from __future__ import annotations
 

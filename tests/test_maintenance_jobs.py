@@ -123,7 +123,7 @@ def test_a_failing_run_is_recorded_and_alerted(tmp_path, database_url, monkeypat
     def broken(ctx):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(actions, "clear_cache", broken)
+    monkeypatch.setitem(actions.ACTIONS, "clear_cache", broken)
     try:
         run = maintenance.run_now(ctx, "clear_cache")
         assert (run.outcome, run.job) == ("failed", "clear_cache")
@@ -149,20 +149,25 @@ def test_one_fire_runs_once_and_history_lists_it(tmp_path, database_url):
         ctx.close()
 
 
-def test_unknown_and_missing_actions(tmp_path, database_url, monkeypatch):
-    from b2b_soap.errors import NotFound, ValidationFailed
-    with pytest.raises(ValidationFailed, match="unknown action"):
+def test_unknown_actions_are_refused_and_a_stored_one_is_not_scheduled(tmp_path, database_url):
+    from b2b_soap.db import MaintenanceJob
+    from b2b_soap.errors import ValidationFailed
+    with pytest.raises(ValidationFailed, match="unknown action 'defrag'; known: clear_conflicts"):
         actions.resolve_action("defrag")
-    monkeypatch.setitem(actions.ACTIONS, "attainment_import", "b2b_soap.no_such_module.jobs:run")
-    with pytest.raises(NotFound, match="not available"):
-        actions.resolve_action("attainment_import")
-    ctx = _context(tmp_path, database_url, [{"name": "att", "action": "attainment_import", "trigger": "cron",
-                                             "cron": "0 4 * * *"}])
+    ctx = _context(tmp_path, database_url)
     try:
+        with pytest.raises(ValidationFailed, match="unknown action 'defrag'"):
+            maintenance.run_now(ctx, "defrag")
         with session_scope(ctx.sessions) as s:
-            assert maintenance.import_config_jobs(s, "config", ctx.settings) == 1
+            with pytest.raises(ValidationFailed, match="unknown action 'defrag'"):
+                maintenance.add_job(s, "la", "defrag-nightly", "defrag", cron="0 4 * * *")
+        # A row another version of b2b-soap wrote: listed as not available, never scheduled.
+        with session_scope(ctx.sessions) as s:
+            s.add(MaintenanceJob(name="defrag-nightly", action="defrag", trigger="cron", cron="0 4 * * *"))
         assert maintenance.build_scheduler(ctx).get_jobs(jobstore="default") == []
-        assert maintenance.describe_jobs(ctx)[0]["available"] is False
+        assert [(j["name"], j["available"]) for j in maintenance.describe_jobs(ctx)] == [("defrag-nightly", False)]
+        with ctx.sessions() as s:
+            assert maintenance.list_runs(s) == []
     finally:
         ctx.close()
 

@@ -37,7 +37,7 @@ def slow_effect(ctx, delay=0.3):
         s.add(AuditEntry(actor=worker_name(), action="test.effect"))
     return {"effects": 1}
 
-actions.ACTIONS["clear_cache"] = "__main__:slow_effect"
+actions.ACTIONS["clear_cache"] = slow_effect
 from b2b_soap.maintenance.scheduler_only import main
 sys.exit(main(["--config", sys.argv[1], "--no-alerts"]))
 """

@@ -6,13 +6,12 @@ import time
 from datetime import date
 
 from b2b_soap.db import Person, VirtualFile, session_scope, utcnow
+from b2b_soap.processing.worker import start_processing
 from b2b_soap.security import CONFLICTS, REPORTS, UNMATCHED
 from b2b_soap.service import server as server_module
 from processing_support import add_bystander, address, fresh_upn, pupil, transfer_bytes
 from server import running_server, zeep_client
 from service_setup import PASSWORD, ServiceEnv, file_header
-
-WORKER = "b2b_soap.processing.worker:start_processing"
 
 
 def _wait_processed(env: ServiceEnv, file_id: str) -> VirtualFile:
@@ -49,7 +48,7 @@ def _school_uploads(srv, env: ServiceEnv, data: bytes):
 
 
 def test_upload_process_resolve_and_resend(tmp_path, database_url):
-    assert WORKER in server_module.BACKGROUND_STARTERS
+    assert start_processing in server_module.BACKGROUND_STARTERS
     env, person_id = _env_with_leo(tmp_path, database_url,
                                    {UNMATCHED: "Read-Write", CONFLICTS: "Read-Write", REPORTS: "Read"}, "")
     data = transfer_bytes([pupil("Leo", "Baker-Smith", date(2012, 4, 12))])

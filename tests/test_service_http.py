@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -10,7 +11,7 @@ import pytest
 from lxml import etree
 
 from raw_http import FramingError, RawConnection, RawResponse
-from server import running_server
+from server import running_server, wait_for
 from service_setup import PASSWORD, TNS, ServiceEnv
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -157,6 +158,38 @@ def test_chunked_request_body(server) -> None:
         assert refused.status == 415
         after = connection.request("POST", STUDENT, _soap("GetServerInfo"), INFO, chunked=True)
         assert _la_number(after) == "999"
+
+
+def test_a_refused_body_is_read_to_its_end_and_the_connection_stays_usable(server) -> None:
+    """Whatever refuses a request, the rest of its body is read and dropped: what follows on the
+    connection is the next request, not the leftover of a body."""
+    body = _envelope("<t:GetServerInfo/>" + "<!--" + "a" * (LIMIT // 2) + "-->")
+    xml = {"Content-Type": "text/xml; charset=utf-8"}
+    with _connect(server) as connection:
+        answers = [connection.request("POST", STUDENT, xml, body, chunked=True),
+                   connection.request("POST", "/Nowhere.svc", xml, body, chunked=True),
+                   connection.request("POST", "/Nowhere.svc", xml, body),
+                   connection.request("PUT", STUDENT, _soap("GetServerInfo"), body, chunked=True),
+                   connection.request("POST", STUDENT, _soap("GetServerInfo"), INFO, chunked=True)]
+    assert [a.status for a in answers] == [401, 404, 404, 405, 200]
+    assert _la_number(answers[-1]) == "999"
+
+
+def test_the_access_log_line_names_client_method_path_status_bytes_and_user(server) -> None:
+    with _connect(server) as connection:
+        wsdl = connection.request("GET", STUDENT + "?wsdl")
+        info = connection.request("POST", STUDENT, _soap("GetServerInfo"), INFO)
+        refused = connection.request("POST", STUDENT, {"Content-Type": "text/xml; charset=utf-8"}, INFO)
+    expected = [rf"127\.0\.0\.1 GET {STUDENT} 200 {len(wsdl.body)} \d+ms user=-$",
+                rf"127\.0\.0\.1 POST {STUDENT} 200 {len(info.body)} \d+ms user=sims$",
+                rf"127\.0\.0\.1 POST {STUDENT} 401 {len(refused.body)} \d+ms user=-$"]
+
+    def logged() -> str | None:
+        text = server.log()
+        return text if all(re.search(line, text, re.M) for line in expected) else None
+
+    log = wait_for(logged, 30, "the three access log lines")
+    assert "?wsdl" not in log and PASSWORD not in log
 
 
 def test_expect_100_continue_as_wcf_sends_it(server) -> None:

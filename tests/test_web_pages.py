@@ -219,6 +219,7 @@ def _check_jobs_added_changed_paused_and_removed(client, world):
     refused = post_form(client, "/jobs/", "/jobs/save", {"name": "bad", "action": "clear_cache", "cron": "0 25 * * *"})
     assert refused.status_code == 400 and "cron &#39;0 25 * * *&#39; is not valid" in refused.get_data(as_text=True)
     assert post_form(client, "/jobs/", "/jobs/cache-weekly/resume", {}).status_code == 302
+    assert "Pause cache-weekly" in _text(client, "/jobs/")
     assert post_form(client, "/jobs/", "/jobs/cache-weekly/remove", {}).status_code == 302
     assert "No job is scheduled" in _text(client, "/jobs/")
     assert post_form(client, "/jobs/", "/jobs/cache-weekly/pause", {}).status_code == 404

@@ -6,7 +6,7 @@ import getpass
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy.orm import Session
 
@@ -52,7 +52,7 @@ def _hierarchy_rows(session: Session, found) -> list[dict]:
     return [{**r, "aspects": ",".join(r["aspects"])} for r in rows]
 
 
-def aspect_add(args: argparse.Namespace) -> int:
+def handle_aspect_add(args: argparse.Namespace) -> int:
     spec = hierarchies.AspectSpec(code=args.code, name=args.name, result_type=args.type,
                                   grades=_csv(args.grades),
                                   mark_min=args.min, mark_max=args.max, ncys=_csv(args.ncys))
@@ -61,13 +61,13 @@ def aspect_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def aspect_list(args: argparse.Namespace) -> int:
+def handle_aspect_list(args: argparse.Namespace) -> int:
     with _session(args) as (_, session):
         emit(args, _aspect_rows(hierarchies.list_aspects(session)), ASPECT_COLUMNS)
     return 0
 
 
-def hierarchy_add(args: argparse.Namespace) -> int:
+def handle_hierarchy_add(args: argparse.Namespace) -> int:
     spec = hierarchies.HierarchySpec(name=args.name, description=args.description, aspects=_csv(args.aspects))
     with _session(args) as (_, session):
         emit(args, _hierarchy_rows(session, [hierarchies.add_hierarchy(session, _actor(), spec)]),
@@ -75,40 +75,46 @@ def hierarchy_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def hierarchy_list(args: argparse.Namespace) -> int:
+def _emit_hierarchies(args: argparse.Namespace, find: Callable[[Session], list]) -> int:
     with _session(args) as (_, session):
-        found = (hierarchies.search_hierarchies(session, args.prefix) if getattr(args, "prefix", None)
-                 else hierarchies.list_hierarchies(session))
-        emit(args, _hierarchy_rows(session, found), HIERARCHY_COLUMNS)
+        emit(args, _hierarchy_rows(session, find(session)), HIERARCHY_COLUMNS)
     return 0
 
 
-def hierarchy_load(args: argparse.Namespace) -> int:
+def handle_hierarchy_list(args: argparse.Namespace) -> int:
+    return _emit_hierarchies(args, hierarchies.list_hierarchies)
+
+
+def handle_hierarchy_search(args: argparse.Namespace) -> int:
+    return _emit_hierarchies(args, lambda session: hierarchies.search_hierarchies(session, args.prefix))
+
+
+def handle_hierarchy_load(args: argparse.Namespace) -> int:
     with _session(args) as (_, session):
         emit_one(args, hierarchies.load_hierarchy_file(session, _actor(), args.file))
     return 0
 
 
-def import_now(args: argparse.Namespace) -> int:
+def handle_attainment_import_now(args: argparse.Namespace) -> int:
     with context_from_args(args) as ctx:
         counts = import_attainment(ctx, retry_failed=args.retry_failed, file_id=args.file_id, actor=_actor())
     emit_one(args, counts)
     return 0
 
 
-def files(args: argparse.Namespace) -> int:
+def handle_attainment_files(args: argparse.Namespace) -> int:
     with _session(args) as (ctx, session):
         emit(args, waiting_files(session, ctx.settings, args.older_than), FILE_COLUMNS)
     return 0
 
 
-def delete_file(args: argparse.Namespace) -> int:
+def handle_attainment_delete_file(args: argparse.Namespace) -> int:
     with _session(args) as (ctx, session):
         emit_one(args, suspense.delete_import_file(session, ctx.settings, _actor(), args.file_id))
     return 0
 
 
-def results_out(args: argparse.Namespace) -> int:
+def handle_attainment_results(args: argparse.Namespace) -> int:
     with _session(args) as (ctx, session):
         require_features(session, ctx.settings, *ATTAINMENT_FEATURES)
         rows = results.query_results(session, base=args.base, hierarchy=args.hierarchy, aspect=args.aspect,
@@ -124,7 +130,7 @@ def results_out(args: argparse.Namespace) -> int:
     return 0
 
 
-def suspense_list(args: argparse.Namespace) -> int:
+def handle_suspense_list(args: argparse.Namespace) -> int:
     status = None if args.status == "all" else args.status
     with _session(args) as (_, session):
         items = suspense.list_suspense(session, file_id=args.file_id, status=status, limit=args.limit)
@@ -132,7 +138,7 @@ def suspense_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def suspense_resolve(args: argparse.Namespace) -> int:
+def handle_suspense_resolve(args: argparse.Namespace) -> int:
     with _session(args) as (ctx, session):
         emit_one(args, suspense.resolve_suspense(session, ctx.settings, _actor(), args.id,
                                                  person_id=args.person,
@@ -151,8 +157,8 @@ def _register_aspect(subparsers) -> None:
     add.add_argument("--min", type=float, help="lowest mark (mark aspects)")
     add.add_argument("--max", type=float, help="highest mark (mark aspects)")
     add.add_argument("--ncys", default="", help="NCYs it applies to, comma-separated (R,1,2)")
-    add.set_defaults(handler=aspect_add)
-    actions.add_parser("list", help="list aspects").set_defaults(handler=aspect_list)
+    add.set_defaults(handler=handle_aspect_add)
+    actions.add_parser("list", help="list aspects").set_defaults(handler=handle_aspect_list)
 
 
 def _register_hierarchy(subparsers) -> None:
@@ -162,14 +168,14 @@ def _register_hierarchy(subparsers) -> None:
     add.add_argument("name", help='e.g. "B2B KS2 2026"')
     add.add_argument("--aspects", required=True, help="aspect codes in order, comma-separated")
     add.add_argument("--description", default="")
-    add.set_defaults(handler=hierarchy_add)
-    actions.add_parser("list", help="list hierarchies").set_defaults(handler=hierarchy_list)
+    add.set_defaults(handler=handle_hierarchy_add)
+    actions.add_parser("list", help="list hierarchies").set_defaults(handler=handle_hierarchy_list)
     load = actions.add_parser("load", help="add or update aspects and hierarchies from a JSON or CSV file")
     load.add_argument("file", type=Path)
-    load.set_defaults(handler=hierarchy_load)
+    load.set_defaults(handler=handle_hierarchy_load)
     search = actions.add_parser("search", help="hierarchies whose name starts with PREFIX (any case)")
     search.add_argument("prefix")
-    search.set_defaults(handler=hierarchy_list)
+    search.set_defaults(handler=handle_hierarchy_search)
 
 
 def _register_attainment(subparsers) -> None:
@@ -178,13 +184,13 @@ def _register_attainment(subparsers) -> None:
     now = actions.add_parser("import-now", help="run the attainment import job now")
     now.add_argument("--retry-failed", action="store_true", help="retry files that failed before")
     now.add_argument("--file-id", help="only this file")
-    now.set_defaults(handler=import_now)
+    now.set_defaults(handler=handle_attainment_import_now)
     listing = actions.add_parser("files", help="files still in the import directory")
     listing.add_argument("--older-than", type=int, metavar="DAYS", help="only files waiting longer than DAYS")
-    listing.set_defaults(handler=files)
+    listing.set_defaults(handler=handle_attainment_files)
     delete = actions.add_parser("delete-file", help="delete a waiting, failed or suspended file (audited)")
     delete.add_argument("file_id")
-    delete.set_defaults(handler=delete_file)
+    delete.set_defaults(handler=handle_attainment_delete_file)
     out = actions.add_parser("results", help="imported results; --csv for analysis")
     out.add_argument("--base", metavar="LAESTAB")
     out.add_argument("--hierarchy", help="hierarchy name or id")
@@ -192,7 +198,7 @@ def _register_attainment(subparsers) -> None:
     out.add_argument("--ncy")
     out.add_argument("--limit", type=int)
     out.add_argument("--csv", metavar="OUT", help="write CSV to OUT ('-' for standard output)")
-    out.set_defaults(handler=results_out)
+    out.set_defaults(handler=handle_attainment_results)
 
 
 def _register_suspense(subparsers) -> None:
@@ -203,14 +209,14 @@ def _register_suspense(subparsers) -> None:
     listing.add_argument("--file-id")
     listing.add_argument("--status", default="open", choices=("open", "resolved", "discarded", "all"))
     listing.add_argument("--limit", type=int)
-    listing.set_defaults(handler=suspense_list)
+    listing.set_defaults(handler=handle_suspense_list)
     resolve = actions.add_parser("resolve", help="match the pupil, map the aspect, or discard")
     resolve.add_argument("id", type=int)
     how = resolve.add_mutually_exclusive_group(required=True)
     how.add_argument("--person", type=person_id, metavar="PERSON_ID", help="the pupil is this person (#N or N)")
     how.add_argument("--aspect", metavar="CODE", help="the result is for this aspect")
     how.add_argument("--discard", action="store_true", help="drop the result")
-    resolve.set_defaults(handler=suspense_resolve)
+    resolve.set_defaults(handler=handle_suspense_resolve)
 
 
 def register(subparsers) -> None:

@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=2026, help="population seed (2026)")
     p.add_argument("--no-serve", action="store_true", help="set up only; do not start the server")
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
-    p.set_defaults(handler=cmd_demo)
+    p.set_defaults(handler=handle_demo)
 
 
 def _endpoints(result: DemoResult) -> dict[str, str]:
@@ -68,7 +68,7 @@ def _print_summary(args: argparse.Namespace, result: DemoResult) -> None:
         print("Serving until stopped (Ctrl-C)...", flush=True)
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def handle_demo(args: argparse.Namespace) -> int:
     options = DemoOptions(args.data_dir, args.port, args.persons, args.password, args.seed)
     with owner_only():  # the demo holds personal-looking data: for this user only
         result = build_demo(options, StderrProgress())

@@ -11,7 +11,7 @@ from ..downloads import pending_downloads, queue_download
 from ..errors import NotFound
 from .common import cli_actor, context_from_args, emit
 
-__all__ = ["register", "handler_queue", "handler_list"]
+__all__ = ["register"]
 
 COLUMNS = ("id", "base", "file_name", "data_type", "total_bytes", "queued_at", "downloaded_at")
 
@@ -25,10 +25,10 @@ def register(subparsers) -> None:
     queue.add_argument("--data-type", default="Student", choices=("Student", "Attainment"))
     queue.add_argument("--name", help="file name the school sees (default: the file's name)")
     queue.add_argument("file", type=Path, help="the file to send")
-    queue.set_defaults(handler=handler_queue)
+    queue.set_defaults(handler=handle_download_queue)
     pending = actions.add_parser("pending", help="list a base's downloads not yet acknowledged")
     pending.add_argument("--base", required=True, metavar="LAESTAB")
-    pending.set_defaults(handler=handler_list)
+    pending.set_defaults(handler=handle_download_pending)
 
 
 def _row(download, laestab: str) -> dict:
@@ -37,7 +37,7 @@ def _row(download, laestab: str) -> dict:
             "downloaded_at": download.downloaded_at}
 
 
-def handler_queue(args: argparse.Namespace) -> int:
+def handle_download_queue(args: argparse.Namespace) -> int:
     with context_from_args(args) as ctx:
         content = args.file.read_bytes()
         with session_scope(ctx.sessions) as session:
@@ -48,7 +48,7 @@ def handler_queue(args: argparse.Namespace) -> int:
     return 0
 
 
-def handler_list(args: argparse.Namespace) -> int:
+def handle_download_pending(args: argparse.Namespace) -> int:
     with context_from_args(args) as ctx:
         with session_scope(ctx.sessions) as session:
             base = session.scalar(select(Base).where(Base.laestab == args.base))

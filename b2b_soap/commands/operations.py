@@ -13,7 +13,7 @@ from .common import cli_actor, context_from_args, emit, emit_one, person_id, set
 __all__ = ["register"]
 
 
-def _backup(args: argparse.Namespace) -> int:
+def handle_backup(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     result = backup.backup_database(settings, args.dest)
     emit_one(args, {"backup": result.path, "kind": result.kind, "revision": result.revision, "bytes": result.bytes})
@@ -21,13 +21,13 @@ def _backup(args: argparse.Namespace) -> int:
     return 0
 
 
-def _restore(args: argparse.Namespace) -> int:
+def handle_restore(args: argparse.Namespace) -> int:
     result = backup.restore_database(settings_from_args(args), args.src, force=args.force)
     emit_one(args, {"restored_from": result.path, "kind": result.kind, "revision": result.revision})
     return 0
 
 
-def _keys_status(args: argparse.Namespace) -> int:
+def handle_keys_status(args: argparse.Namespace) -> int:
     with context_from_args(args) as ctx:
         status = keys.key_status(ctx)
     if args.json:
@@ -42,7 +42,7 @@ def _keys_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _keys_rotate(args: argparse.Namespace) -> int:
+def handle_keys_rotate(args: argparse.Namespace) -> int:
     with context_from_args(args) as ctx:
         added = None if args.resume else keys.add_key(ctx)
         counts = {} if args.add_only else keys.reencrypt(ctx, batch_size=args.batch_size,
@@ -55,7 +55,7 @@ def _keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _keys_retire(args: argparse.Namespace) -> int:
+def handle_keys_retire(args: argparse.Namespace) -> int:
     with context_from_args(args) as ctx:
         keys.retire_key(ctx, args.key_id)
     print(f"key {args.key_id} removed from {ctx.settings.key_path}; backups older than this rotation "
@@ -73,7 +73,7 @@ def _person_ref(args: argparse.Namespace) -> int | str:
                                "with --external-id") from None
 
 
-def _privacy_export(args: argparse.Namespace) -> int:
+def handle_privacy_export(args: argparse.Namespace) -> int:
     with context_from_args(args) as ctx:
         with session_scope(ctx.sessions) as session:
             data = privacy.export_person(session, _person_ref(args))
@@ -87,7 +87,7 @@ def _privacy_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _privacy_erase(args: argparse.Namespace) -> int:
+def handle_privacy_erase(args: argparse.Namespace) -> int:
     with context_from_args(args) as ctx:
         with session_scope(ctx.sessions) as session:
             result = privacy.erase_person(session, _person_ref(args), args.actor, force=args.force,
@@ -96,7 +96,7 @@ def _privacy_erase(args: argparse.Namespace) -> int:
     return 0
 
 
-def _retention(args: argparse.Namespace) -> int:
+def handle_privacy_retention(args: argparse.Namespace) -> int:
     with context_from_args(args) as ctx:
         counts = retention.run_retention(ctx, incoming_days=args.incoming_days,
                                          resolved_conflict_days=args.resolved_conflict_days,
@@ -108,7 +108,7 @@ def _retention(args: argparse.Namespace) -> int:
 def _register_keys(subparsers) -> None:
     parser = subparsers.add_parser("keys", help="storage keys: status, rotate, retire")
     actions = parser.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
-    actions.add_parser("status", help="stored rows per key id").set_defaults(handler=_keys_status)
+    actions.add_parser("status", help="stored rows per key id").set_defaults(handler=handle_keys_status)
     rotate = actions.add_parser("rotate", help="add a new key and re-encrypt stored contents in batches")
     mode = rotate.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="re-encrypt only: finish an interrupted rotation")
@@ -116,10 +116,10 @@ def _register_keys(subparsers) -> None:
                       help="only add the key (restart servers, then run --resume)")
     rotate.add_argument("--batch-size", type=int, default=200, help="rows per transaction (default 200)")
     rotate.add_argument("--max-batches", type=int, default=None, help="stop after this many batches")
-    rotate.set_defaults(handler=_keys_rotate)
+    rotate.set_defaults(handler=handle_keys_rotate)
     retire = actions.add_parser("retire", help="remove an old key that no stored content uses")
     retire.add_argument("key_id")
-    retire.set_defaults(handler=_keys_retire)
+    retire.set_defaults(handler=handle_keys_retire)
 
 
 def _register_privacy(subparsers) -> None:
@@ -131,26 +131,26 @@ def _register_privacy(subparsers) -> None:
         sub.add_argument("person", help="person id, #N or N (or the LA's id with --external-id)")
         sub.add_argument("--external-id", action="store_true", help="PERSON is the LA's id (external_id)")
     export.add_argument("--output", "-o", help="write to this new file instead of standard output")
-    export.set_defaults(handler=_privacy_export)
+    export.set_defaults(handler=handle_privacy_export)
     erase.add_argument("--force", action="store_true", help="erase even while in an unresolved queue")
     erase.add_argument("--purge-files", action="store_true",
                        help="also empty processed or rejected transfer files that mention the person")
     erase.add_argument("--actor", default=cli_actor(), help="name recorded in the audit log")
-    erase.set_defaults(handler=_privacy_erase)
+    erase.set_defaults(handler=handle_privacy_erase)
     run = actions.add_parser("retention", help="delete data past its retention period now")
     run.add_argument("--incoming-days", type=int, help="matched or rejected incoming records")
     run.add_argument("--resolved-conflict-days", type=int, help="resolved conflicts")
     run.add_argument("--audit-days", type=int, help="audit entries (not erasure tombstones)")
-    run.set_defaults(handler=_retention)
+    run.set_defaults(handler=handle_privacy_retention)
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("backup", help="back up the database (not the storage key)")
     parser.add_argument("dest", help="new backup file")
-    parser.set_defaults(handler=_backup)
+    parser.set_defaults(handler=handle_backup)
     parser = subparsers.add_parser("restore", help="replace the database by a backup")
     parser.add_argument("src", help="backup file made by 'b2b-soap backup'")
     parser.add_argument("--force", action="store_true", help="restore even while the database is in use")
-    parser.set_defaults(handler=_restore)
+    parser.set_defaults(handler=handle_restore)
     _register_keys(subparsers)
     _register_privacy(subparsers)

@@ -26,16 +26,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           f"{','.join(OPTIONAL_COLUMNS)}. Bad rows are reported and skipped (exit status "
                           f"{EXIT_ROWS_SKIPPED}); the good rows are applied in one transaction.")
     p.add_argument("csv", help="CSV file with a header row")
-    p.set_defaults(handler=cmd_person_import)
+    p.set_defaults(handler=handle_person_import)
     p = person.add_parser("update", parents=[opts], help="change fields of one person (audited)")
     p.add_argument("id", help="the LA's person id (the CSV id), or #N for the internal id")
     for column in FIELDS:
         if column != "id":
             p.add_argument(f"--{column.replace('_', '-')}", dest=f"field_{column}", metavar="VALUE")
-    p.set_defaults(handler=cmd_person_update)
+    p.set_defaults(handler=handle_person_update)
     p = person.add_parser("show", parents=[opts], help="one person")
     p.add_argument("id", help="the LA's person id, or #N for the internal id")
-    p.set_defaults(handler=cmd_person_show)
+    p.set_defaults(handler=handle_person_show)
 
 
 def _person_key(text: str) -> int | str:
@@ -47,7 +47,7 @@ def _person_key(text: str) -> int | str:
         raise ValidationFailed(str(exc)) from None
 
 
-def cmd_person_import(args: argparse.Namespace) -> int:
+def handle_person_import(args: argparse.Namespace) -> int:
     with admin_session(args) as (_, session):
         report = import_persons_csv(session, args.csv, cli_actor(), StderrProgress())
     summary = report.summary()
@@ -66,7 +66,7 @@ def cmd_person_import(args: argparse.Namespace) -> int:
     return EXIT_ROWS_SKIPPED if report.skipped else 0
 
 
-def cmd_person_update(args: argparse.Namespace) -> int:
+def handle_person_update(args: argparse.Namespace) -> int:
     changes = {c: getattr(args, f"field_{c}") for c in FIELDS
                if c != "id" and getattr(args, f"field_{c}") is not None}
     if not changes:
@@ -83,7 +83,7 @@ def cmd_person_update(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_person_show(args: argparse.Namespace) -> int:
+def handle_person_show(args: argparse.Namespace) -> int:
     with admin_session(args) as (_, session):
         record = person_record(get_person(session, _person_key(args.id)))
     emit_one(args, record)

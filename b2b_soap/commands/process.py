@@ -70,29 +70,29 @@ def register(subparsers) -> None:
     p.add_argument("--no-candidates", dest="has_candidates", action="store_false")
     p.add_argument("--contacts", action="store_true", help="list contacts instead of pupils")
     _paging(p)
-    p.set_defaults(handler=handle_unmatched)
+    p.set_defaults(handler=handle_review_unmatched)
     p = rev.add_parser("show", help="one record with its candidates, findings and contacts")
     p.add_argument("incoming_id", type=int)
-    p.set_defaults(handler=handle_show)
+    p.set_defaults(handler=handle_review_show)
     p = rev.add_parser("match", help="match a record to a person")
     p.add_argument("incoming_id", type=int)
     p.add_argument("person_id", type=person_id, help="the person's id: #N or N")
-    p.set_defaults(handler=handle_match)
+    p.set_defaults(handler=handle_review_match)
     p = rev.add_parser("create", help="create a new person from a record")
     p.add_argument("incoming_id", type=int)
-    p.set_defaults(handler=handle_create)
+    p.set_defaults(handler=handle_review_create)
     p = rev.add_parser("reject", help="reject a record")
     p.add_argument("incoming_id", type=int)
     p.add_argument("--reason", default="")
-    p.set_defaults(handler=handle_reject)
+    p.set_defaults(handler=handle_review_reject)
     p = rev.add_parser("reopen", help="undo the decision on a matched, created or rejected record")
     p.add_argument("incoming_id", type=int)
     p.add_argument("--dry-run", action="store_true", help="only say what would change")
-    p.set_defaults(handler=handle_reopen)
+    p.set_defaults(handler=handle_review_reopen)
     p = rev.add_parser("rematch", help="undo a decision and match the record to another person")
     p.add_argument("incoming_id", type=int)
     p.add_argument("person_id", type=int)
-    p.set_defaults(handler=handle_rematch)
+    p.set_defaults(handler=handle_review_rematch)
 
     con = subparsers.add_parser("conflicts", help="matched with conflicts").add_subparsers(
         dest="action", metavar="ACTION", required=True)
@@ -102,19 +102,19 @@ def register(subparsers) -> None:
     p.add_argument("--field")
     p.add_argument("--status", default="open", choices=("open", "taken", "kept", "cleared", "undone"))
     _paging(p)
-    p.set_defaults(handler=handle_conflicts)
+    p.set_defaults(handler=handle_conflicts_list)
     p = con.add_parser("resolve", help="take the incoming value or keep the LA's")
     p.add_argument("conflict_ids", type=int, nargs="+")
     how = p.add_mutually_exclusive_group(required=True)
     how.add_argument("--take", dest="resolution", action="store_const", const="take")
     how.add_argument("--keep", dest="resolution", action="store_const", const="keep")
-    p.set_defaults(handler=handle_resolve)
+    p.set_defaults(handler=handle_conflicts_resolve)
 
     rep = subparsers.add_parser("report", help="reports").add_subparsers(dest="action", metavar="ACTION",
                                                                          required=True)
     p = rep.add_parser("base", help="one base: files, waiting unmatched, open conflicts, findings")
     p.add_argument("laestab")
-    p.set_defaults(handler=handle_report)
+    p.set_defaults(handler=handle_report_base)
 
 
 def _run(args: argparse.Namespace, work) -> int:
@@ -166,14 +166,14 @@ def handle_files_retry(args: argparse.Namespace) -> int:
     return _run(args, lambda ctx, s: emit_one(args, review.retry_file(s, ACTOR, args.file_id)))
 
 
-def handle_unmatched(args: argparse.Namespace) -> int:
+def handle_review_unmatched(args: argparse.Namespace) -> int:
     return _run(args, lambda ctx, s: _page(args, review.list_unmatched(
         s, ACTOR, ctx.settings, base=args.base, ncy=args.ncy, min_age=args.min_age, max_age=args.max_age,
         has_candidates=args.has_candidates, kind="contact" if args.contacts else "pupil", page=args.page,
         page_size=args.page_size), UNMATCHED_COLUMNS))
 
 
-def handle_show(args: argparse.Namespace) -> int:
+def handle_review_show(args: argparse.Namespace) -> int:
     def show(ctx, session):
         detail = review.get_incoming(session, ACTOR, args.incoming_id)
         if args.json:
@@ -192,21 +192,21 @@ def handle_show(args: argparse.Namespace) -> int:
     return _run(args, show)
 
 
-def handle_match(args: argparse.Namespace) -> int:
+def handle_review_match(args: argparse.Namespace) -> int:
     return _run(args, lambda ctx, s: emit_one(args, review.match_incoming(
         s, ACTOR, args.incoming_id, args.person_id, settings=ctx.settings)))
 
 
-def handle_create(args: argparse.Namespace) -> int:
+def handle_review_create(args: argparse.Namespace) -> int:
     return _run(args, lambda ctx, s: emit_one(args, review.create_person_from_incoming(
         s, ACTOR, args.incoming_id, settings=ctx.settings)))
 
 
-def handle_reject(args: argparse.Namespace) -> int:
+def handle_review_reject(args: argparse.Namespace) -> int:
     return _run(args, lambda ctx, s: emit_one(args, review.reject_incoming(s, ACTOR, args.incoming_id, args.reason)))
 
 
-def handle_reopen(args: argparse.Namespace) -> int:
+def handle_review_reopen(args: argparse.Namespace) -> int:
     """Print what the undo changes (``--dry-run``: would change, and change nothing)."""
     undo = review.undo_plan if args.dry_run else review.reopen_incoming
 
@@ -223,23 +223,23 @@ def handle_reopen(args: argparse.Namespace) -> int:
     return _run(args, reopen)
 
 
-def handle_rematch(args: argparse.Namespace) -> int:
+def handle_review_rematch(args: argparse.Namespace) -> int:
     return _run(args, lambda ctx, s: emit_one(args, review.rematch_incoming(
         s, ACTOR, args.incoming_id, args.person_id, settings=ctx.settings)))
 
 
-def handle_conflicts(args: argparse.Namespace) -> int:
+def handle_conflicts_list(args: argparse.Namespace) -> int:
     return _run(args, lambda ctx, s: _page(args, review.list_conflicts(
         s, ACTOR, base=args.base, person_id=args.person, field=args.field, status=args.status, page=args.page,
         page_size=args.page_size), CONFLICT_COLUMNS))
 
 
-def handle_resolve(args: argparse.Namespace) -> int:
+def handle_conflicts_resolve(args: argparse.Namespace) -> int:
     return _run(args, lambda ctx, s: emit(args, review.resolve_conflicts(
         s, ACTOR, args.conflict_ids, args.resolution), ("id", "person_id", "field", "status")))
 
 
-def handle_report(args: argparse.Namespace) -> int:
+def handle_report_base(args: argparse.Namespace) -> int:
     def report(ctx, session):
         data = review.base_report(session, ACTOR, args.laestab)
         if args.json:

@@ -21,7 +21,7 @@ from typing import Sequence
 from ..private_files import OWNER_ONLY_UMASK
 from .common import settings_from_args
 
-__all__ = ["register", "handler", "main", "METRICS_DIR_NAME"]
+__all__ = ["register", "main", "METRICS_DIR_NAME"]
 
 METRICS_DIR_NAME = "metrics-multiproc"
 EXIT_REFUSED = 2
@@ -39,7 +39,7 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
                         help="log level (default INFO)")
     parser.add_argument("--no-background", action="store_true",
                         help="do not start the processing worker and the scheduler")
-    parser.set_defaults(handler=handler)
+    parser.set_defaults(handler=handle_serve)
 
 
 def register(subparsers) -> None:
@@ -74,7 +74,7 @@ def _warn_open_files(settings) -> None:
             "%s can be read by other users of this machine; make it private: chmod 600 %s", path, path)
 
 
-def handler(args: argparse.Namespace) -> int:
+def handle_serve(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     if overrides:
@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m b2b_soap.commands.serve")
     parser.add_argument("--config", help="configuration file")
     _add_options(parser)
-    return handler(parser.parse_args(argv))
+    return handle_serve(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

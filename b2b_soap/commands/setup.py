@@ -30,34 +30,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               "create the storage key and the first LA admin (safe to repeat)")
     p.add_argument("--admin-user", help="username of the first LA administrator")
     p.add_argument("--password-stdin", action="store_true", help="read the admin password from stdin")
-    p.set_defaults(handler=cmd_init)
+    p.set_defaults(handler=handle_init)
 
     config = subparsers.add_parser("config", help="check or print the configuration file").add_subparsers(
         dest="action", metavar="ACTION", required=True)
     p = config.add_parser("check", parents=[opts], help="validate a configuration file")
     p.add_argument("file", nargs="?",
                    help="file to check (default: --config, $B2B_SOAP_CONFIG, ./b2b-soap.toml)")
-    p.set_defaults(handler=cmd_config_check)
+    p.set_defaults(handler=handle_config_check)
     config.add_parser("example", help="print a commented example with every key").set_defaults(
-        handler=cmd_config_example)
+        handler=handle_config_example)
 
     defaults = subparsers.add_parser("defaults", help="system defaults (B2B_S_AGE, CARER_MIN, ...)") \
         .add_subparsers(dest="action", metavar="ACTION", required=True)
     defaults.add_parser("list", parents=[opts], help="every default and its value").set_defaults(
-        handler=cmd_defaults_list)
+        handler=handle_defaults_list)
     p = defaults.add_parser("get", parents=[opts], help="one default")
     p.add_argument("name")
-    p.set_defaults(handler=cmd_defaults_get)
+    p.set_defaults(handler=handle_defaults_get)
     p = defaults.add_parser("set", parents=[opts], help="change one default (validated, audited)")
     p.add_argument("name")
     p.add_argument("value")
-    p.set_defaults(handler=cmd_defaults_set)
+    p.set_defaults(handler=handle_defaults_set)
 
     licence = subparsers.add_parser("licence", help="licence keys").add_subparsers(
         dest="action", metavar="ACTION", required=True)
     p = licence.add_parser("keygen", parents=[opts], help="make a vendor key pair; prints the public key")
     p.add_argument("--private-key", required=True, type=Path, help="where to write the private key (0600)")
-    p.set_defaults(handler=cmd_licence_keygen)
+    p.set_defaults(handler=handle_licence_keygen)
     p = licence.add_parser("issue", parents=[opts], help="sign a licence key with the vendor private key")
     p.add_argument("--private-key", required=True, type=Path)
     p.add_argument("--la", required=True, help="3-digit LA number")
@@ -65,16 +65,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "(space or comma separated)")
     p.add_argument("--expires", required=True, help="last valid day, YYYY-MM-DD")
     p.add_argument("--licensee", default="", help="name of the licensee")
-    p.set_defaults(handler=cmd_licence_issue)
+    p.set_defaults(handler=handle_licence_issue)
     p = licence.add_parser("install", parents=[opts],
                            help="verify and install a licence key ('-' reads stdin)")
     p.add_argument("key")
-    p.set_defaults(handler=cmd_licence_install)
+    p.set_defaults(handler=handle_licence_install)
     p = licence.add_parser("show", parents=[opts], help="the installed licence and whether it is valid")
-    p.set_defaults(handler=cmd_licence_show)
+    p.set_defaults(handler=handle_licence_show)
 
 
-def cmd_init(args: argparse.Namespace) -> int:
+def handle_init(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     password = (lambda: read_password(args, f"Password for {args.admin_user}: ")) if args.admin_user else None
     if args.admin_user and not user_exists(settings, args.admin_user):
@@ -92,7 +92,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_config_check(args: argparse.Namespace) -> int:
+def handle_config_check(args: argparse.Namespace) -> int:
     settings = load_settings(args.file or getattr(args, "config", None))
     emit_one(args, {"status": "valid", "file": settings.source or "(none: defaults)",
                     "data_dir": settings.data_dir,
@@ -103,19 +103,19 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_config_example(args: argparse.Namespace) -> int:
+def handle_config_example(args: argparse.Namespace) -> int:
     print(example_config())
     return 0
 
 
-def cmd_defaults_list(args: argparse.Namespace) -> int:
+def handle_defaults_list(args: argparse.Namespace) -> int:
     with admin_session(args) as (ctx, session):
         rows = list_defaults(session, ctx.settings)
     emit(args, rows, ["name", "value", "description"])
     return 0
 
 
-def cmd_defaults_get(args: argparse.Namespace) -> int:
+def handle_defaults_get(args: argparse.Namespace) -> int:
     if args.name.upper() not in DEFINITIONS:
         raise NotFound(f"no system default {args.name!r}; known: {', '.join(DEFINITIONS)}")
     with admin_session(args) as (ctx, session):
@@ -124,14 +124,14 @@ def cmd_defaults_get(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_defaults_set(args: argparse.Namespace) -> int:
+def handle_defaults_set(args: argparse.Namespace) -> int:
     with admin_session(args) as (_, session):
         value = set_default(session, cli_actor(), args.name, args.value)
     emit_one(args, {"name": args.name.upper(), "value": value})
     return 0
 
 
-def cmd_licence_keygen(args: argparse.Namespace) -> int:
+def handle_licence_keygen(args: argparse.Namespace) -> int:
     if args.private_key.exists():
         raise ValidationFailed(f"{args.private_key} already exists; not overwriting a private key")
     public_key = generate_keypair(args.private_key)
@@ -153,7 +153,7 @@ def _features(values: list[str]) -> list[str]:
     return features
 
 
-def cmd_licence_issue(args: argparse.Namespace) -> int:
+def handle_licence_issue(args: argparse.Namespace) -> int:
     if not (len(args.la) == 3 and args.la.isdigit()):
         raise ValidationFailed(f"--la must be a 3-digit LA number, not {args.la!r}")
     try:
@@ -174,7 +174,7 @@ def cmd_licence_issue(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_licence_install(args: argparse.Namespace) -> int:
+def handle_licence_install(args: argparse.Namespace) -> int:
     key = sys.stdin.read().strip() if args.key == "-" else args.key
     with admin_session(args) as (ctx, session):
         info = install_licence(session, ctx.settings, cli_actor(), key)
@@ -183,7 +183,7 @@ def cmd_licence_install(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_licence_show(args: argparse.Namespace) -> int:
+def handle_licence_show(args: argparse.Namespace) -> int:
     with admin_session(args) as (ctx, session):
         row = session.scalar(select(Licence).where(Licence.active.is_(True)).order_by(Licence.id.desc()))
         if row is None:

@@ -11,7 +11,7 @@ from ..db import Base, ScheduledTask, session_scope
 from ..errors import NotFound, ValidationFailed
 from .common import cli_actor, context_from_args, emit, emit_one
 
-__all__ = ["register", "handler_list", "handler_add", "handler_update", "handler_delete"]
+__all__ = ["register"]
 
 ACTOR = cli_actor()  # the operating-system user, as the set-up commands record it
 COLUMNS = ("task_id", "base", "name", "data_type", "direction", "owner", "enabled", "frequency", "time_of_day",
@@ -39,21 +39,21 @@ def register(subparsers) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="live tasks, all or one base's")
     listing.add_argument("--base", metavar="LAESTAB")
-    listing.set_defaults(handler=handler_list)
+    listing.set_defaults(handler=handle_tasks_list)
     add = actions.add_parser("add", help="add an LA task to bases")
     target = add.add_mutually_exclusive_group(required=True)
     target.add_argument("--base", action="append", metavar="LAESTAB", help="a base (repeat for several)")
     target.add_argument("--all-bases", action="store_true", help="every base flagged B2B Student Base")
     _task_options(add, new=True)
-    add.set_defaults(handler=handler_add)
+    add.set_defaults(handler=handle_tasks_add)
     change = actions.add_parser("update", help="change a task (only the options given)")
     change.add_argument("task_id", type=int)
     change.add_argument("--version", type=int, help="refuse if the task's version is no longer this")
     _task_options(change, new=False)
-    change.set_defaults(handler=handler_update)
+    change.set_defaults(handler=handle_tasks_update)
     remove = actions.add_parser("delete", help="delete a task (SIMS sees it gone on its next poll)")
     remove.add_argument("task_id", type=int)
-    remove.set_defaults(handler=handler_delete)
+    remove.set_defaults(handler=handle_tasks_delete)
 
 
 def _given(args: argparse.Namespace) -> dict:
@@ -93,14 +93,14 @@ def _run(args: argparse.Namespace, work) -> int:
     return 0
 
 
-def handler_list(args: argparse.Namespace) -> int:
+def handle_tasks_list(args: argparse.Namespace) -> int:
     def work(session):
         base_id = _base_ids(session, [args.base], False)[0] if args.base else None
         emit(args, _rows(session, tasks.list_tasks(session, base_id)), COLUMNS)
     return _run(args, work)
 
 
-def handler_add(args: argparse.Namespace) -> int:
+def handle_tasks_add(args: argparse.Namespace) -> int:
     def work(session):
         created = tasks.save_la_task(session, ACTOR, _base_ids(session, args.base, args.all_bases),
                                      dict(_given(args), task_id=0))
@@ -108,7 +108,7 @@ def handler_add(args: argparse.Namespace) -> int:
     return _run(args, work)
 
 
-def handler_update(args: argparse.Namespace) -> int:
+def handle_tasks_update(args: argparse.Namespace) -> int:
     def work(session):
         task = session.get(ScheduledTask, args.task_id)
         if task is None or task.deleted:
@@ -124,7 +124,7 @@ def handler_update(args: argparse.Namespace) -> int:
     return _run(args, work)
 
 
-def handler_delete(args: argparse.Namespace) -> int:
+def handle_tasks_delete(args: argparse.Namespace) -> int:
     def work(session):
         tasks.delete_la_task(session, ACTOR, args.task_id)
         print(f"task {args.task_id} deleted")

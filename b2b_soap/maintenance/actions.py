@@ -1,12 +1,11 @@
 """The maintenance actions: plain functions ``action(ctx, **args) -> counts``.
 
-The scheduler, ``b2b-soap jobs run`` and the admin service all call them through
-``resolve_action``; tests call them directly. Each works set-based or in batches so it
+The scheduler, ``b2b-soap jobs run`` and the admin service all find them by name in
+``ACTIONS``; tests call them directly. Each works set-based or in batches so it
 stays fast on a large LA, and leaves alone every row it must not touch.
 """
 from __future__ import annotations
 
-import importlib
 import inspect
 import threading
 from datetime import date, timedelta
@@ -16,13 +15,15 @@ from sqlalchemy import and_, delete, func, or_, select, update
 
 from .. import alerts
 from ..db import Alert, Base, CacheEntry, Conflict, IncomingRecord, JobRun, Person, session_scope, utcnow
+from ..attainment.jobs import import_attainment
 from ..defaults import load_defaults
-from ..errors import NotFound, ValidationFailed
+from ..errors import ValidationFailed
+from ..files.deletion import delete_files
+from ..operations.retention import run_retention
 from ..processing.after_match import PERSON_FIELDS, person_value, same_value
 from ..review.unmatched import years_before
 
-__all__ = ["ACTIONS", "resolve_action", "is_available", "check_action_args", "available_actions",
-           "clear_conflicts", "clear_cache", "retention", "unmatched_waiting"]
+__all__ = ["ACTIONS", "resolve_action", "check_action_args", "clear_conflicts", "clear_cache", "retention", "unmatched_waiting"]
 
 Action = Callable[..., dict]
 
@@ -99,42 +100,23 @@ def unmatched_waiting(ctx, older_than_hours: int = 24, stop: threading.Event | N
     return {"bases": len(waiting), "pupils": sum(row[2] for row in waiting)}
 
 
-# name -> "module:function"; resolved on use so an optional module (attainment) may be absent.
-ACTIONS = {
-    "clear_conflicts": f"{__name__}:clear_conflicts",
-    "delete_files": "b2b_soap.files.deletion:delete_files",
-    "clear_cache": f"{__name__}:clear_cache",
-    "retention": f"{__name__}:retention",
-    "attainment_import": "b2b_soap.attainment.jobs:import_attainment",
-    "data_retention": "b2b_soap.operations.retention:run_retention",
-    "unmatched_waiting": f"{__name__}:unmatched_waiting",
+ACTIONS: dict[str, Action] = {
+    "clear_conflicts": clear_conflicts,
+    "delete_files": delete_files,
+    "clear_cache": clear_cache,
+    "retention": retention,
+    "attainment_import": import_attainment,
+    "data_retention": run_retention,
+    "unmatched_waiting": unmatched_waiting,
 }
 
 
 def resolve_action(name: str) -> Action:
-    """The function behind an action name; NotFound when unknown or its module is not installed."""
-    target = ACTIONS.get(name)
-    if target is None:
-        raise ValidationFailed(f"unknown action {name!r}; known: {', '.join(ACTIONS)}")
-    module_name, _, function = target.partition(":")
+    """The function behind an action name; ValidationFailed when there is none."""
     try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            raise NotFound(f"action {name!r} is not available in this installation ({module_name} missing)") from None
-        raise
-    if not hasattr(module, function):
-        raise NotFound(f"action {name!r} is not available ({target} missing)")
-    return getattr(module, function)
-
-
-def is_available(name: str) -> bool:
-    """True when the action's module is installed here."""
-    try:
-        resolve_action(name)
-    except NotFound:
-        return False
-    return True
+        return ACTIONS[name]
+    except KeyError:
+        raise ValidationFailed(f"unknown action {name!r}; known: {', '.join(ACTIONS)}") from None
 
 
 def _is_count(annotation: Any) -> bool:
@@ -153,6 +135,3 @@ def check_action_args(name: str, args: dict[str, Any]) -> None:
                                                      or value < 0):
             raise ValidationFailed(f"{key} must be a whole number, 0 or more (not {value!r})")
 
-
-def available_actions() -> list[str]:
-    return [name for name in ACTIONS if is_available(name)]

@@ -1,8 +1,7 @@
 """The default maintenance schedule that ``init`` and ``demo`` seed into the job table.
 
 One declarative list: add a job here and the next ``init`` seeds it on every installation
-that has no job of that name (one the LA removed stays removed). A job whose action is not
-in ``ACTIONS`` is left out until the action exists.
+that has no job of that name (one the LA removed stays removed).
 """
 from __future__ import annotations
 

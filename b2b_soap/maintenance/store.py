@@ -18,7 +18,7 @@ from ..config import JobSettings, Settings
 from ..db import MaintenanceJob, session_scope, utcnow
 from ..errors import NotFound, ValidationFailed
 from ..security import audit
-from .actions import ACTIONS, check_action_args, is_available
+from .actions import check_action_args
 from .defaults import DEFAULT_JOBS
 from .locks import hold_for_transaction
 from .triggers import make_trigger
@@ -43,23 +43,16 @@ def job_state(row: MaintenanceJob) -> dict[str, Any]:
             "args": dict(row.args or {}), "paused": row.paused, "removed": row.removed}
 
 
-def _check_arguments(action: str, args: dict[str, Any]) -> None:
-    if is_available(action):  # an action not installed here is not scheduled: nothing to check
-        check_action_args(action, args)
-
-
 def _check(job: JobSettings) -> None:
     if not job.name.strip() or len(job.name) > 100:
         raise ValidationFailed("a job needs a name of 1 to 100 characters")
-    if job.action not in ACTIONS:
-        raise ValidationFailed(f"unknown action {job.action!r}; known: {', '.join(ACTIONS)}")
+    check_action_args(job.action, job.args)
     if job.trigger == "interval" and job.seconds <= 0:
         raise ValidationFailed(f"job {job.name}: an interval needs seconds > 0, not {job.seconds}")
     try:
         make_trigger(job)
     except ValueError as exc:
         raise ValidationFailed(f"job {job.name}: cron {job.cron!r} is not valid: {exc}") from None
-    _check_arguments(job.action, job.args)
 
 
 def _definition(name: str, action: str, cron: str | None, seconds: int | None,
@@ -154,9 +147,9 @@ def _stored(session: Session) -> dict[str, MaintenanceJob]:
 
 
 def seed_default_jobs(session: Session, actor: str) -> int:
-    """Add each default job whose action exists and whose name was never used; the count added."""
+    """Add each default job whose name was never used; the count added."""
     stored = _stored(session)
-    missing = [job for job in DEFAULT_JOBS if job.name not in stored and job.action in ACTIONS]
+    missing = [job for job in DEFAULT_JOBS if job.name not in stored]
     for job in missing:
         _store(session, actor, job, "default")
     return len(missing)

@@ -26,7 +26,7 @@ from .faults import SOAP_ENV
 from .refusals import Refusal, fault, plain
 
 __all__ = ["RequestBody", "ByteBudget", "SlowClient", "SAFE_XML", "check_encoding", "check_content_type",
-           "read_client"]
+           "drained"]
 
 CHUNK = 64 * 1024
 HEAD_BYTES = 64 * 1024  # a SOAP Header with a UsernameToken is a few hundred bytes
@@ -148,7 +148,6 @@ class RequestBody:
     operation: str | None = None
 
     def __post_init__(self) -> None:
-        check_content_type(self.environ)
         try:
             self.length = int(self.environ.get("CONTENT_LENGTH") or -1)
         except ValueError:
@@ -216,17 +215,25 @@ class RequestBody:
         """The whole body: the head already read and the rest."""
         return b"".join([self.head, *self._chunks()])
 
-    @contextmanager
-    def drained_on_refusal(self) -> Iterator[None]:
-        """A request refused while its body is unread: drain the body, then refuse."""
-        try:
-            yield
-        except Refusal:
-            self.drain()
-            raise
-
     def drain(self) -> None:
-        """Read and drop what is left, so the client gets the answer rather than a reset."""
+        """Read and drop what is left."""
         for _ in self._chunks():
             pass
+
+
+def drained(environ: dict, settings: ServerSettings, refusal: Refusal) -> Refusal:
+    """The answer to a refused request, once what is left of its body is read and dropped so that
+    the client reads the answer rather than a reset.
+
+    cheroot would read the rest of a Content-Length body in one piece and with no deadline, and
+    none of a chunked one. Here it goes in chunks, within a body's deadline; a body found too
+    large or malformed on the way earns that refusal instead (a 413 closes the connection).
+    """
+    if not (environ.get("CONTENT_LENGTH") or environ.get("wsgi.input_terminated")):
+        return refusal  # no body
+    try:
+        RequestBody(environ, settings).drain()
+    except Refusal as instead:
+        return instead
+    return refusal
 

@@ -1,9 +1,9 @@
 """``b2b-soap serve``: the WSGI app under cheroot, plus the background components.
 
-Background components (the processing worker, the maintenance scheduler, ...) are started
-through :data:`BACKGROUND_STARTERS`: each entry is ``"module:function"``; the function takes
-the :class:`~b2b_soap.context.AppContext` and returns a callable that stops it (or None when
-it decides not to run, e.g. disabled in config). They start after the database check and
+Background components (the processing worker, the maintenance scheduler, alert delivery)
+are started by the functions in :data:`BACKGROUND_STARTERS`: each takes the
+:class:`~b2b_soap.context.AppContext` and returns a callable that stops it (or None when it
+decides not to run, e.g. disabled in config). They start after the database check and
 stop, newest first, when the server stops.
 
 ``serve --workers N`` runs N such processes on one port: see :mod:`b2b_soap.service.workers`.
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ctypes
 import faulthandler
-import importlib
 import logging
 import os
 import signal
@@ -24,10 +23,13 @@ from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 from sqlalchemy import text
 
+from ..alerts import start_alert_delivery
 from ..attainment import check_directories
 from ..context import AppContext
 from ..db import session_scope
 from ..logging_setup import configure_logging
+from ..maintenance import start_scheduler
+from ..processing.worker import start_processing
 from .wsgi import make_wsgi_app
 
 __all__ = ["BACKGROUND_STARTERS", "Starter", "Stopper", "serve", "make_server", "AccessLog", "CannotListen",
@@ -36,12 +38,7 @@ __all__ = ["BACKGROUND_STARTERS", "Starter", "Stopper", "serve", "make_server", 
 Stopper = Callable[[], None]
 Starter = Callable[[AppContext], "Stopper | None"]
 
-# "module:function" entries; a module that is not there yet is skipped with a warning.
-BACKGROUND_STARTERS: list[str] = [
-    "b2b_soap.processing.worker:start_processing",
-    "b2b_soap.maintenance:start_scheduler",
-    "b2b_soap.alerts:start_alert_delivery",
-]
+BACKGROUND_STARTERS: tuple[Starter, ...] = (start_processing, start_scheduler, start_alert_delivery)
 
 log = logging.getLogger("b2b_soap.server")
 access = logging.getLogger("b2b_soap.access")
@@ -69,26 +66,11 @@ class AccessLog:
         return result
 
 
-def resolve_starter(entry: str | Starter) -> Starter | None:
-    if callable(entry):
-        return entry
-    module_name, _, function = entry.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            log.warning("background component %s is not installed; skipped", entry)
-            return None
-        raise
-    return getattr(module, function)
-
-
-def start_background(ctx: AppContext, starters: Iterable[str | Starter] | None = None) -> list[Stopper]:
+def start_background(ctx: AppContext, starters: Iterable[Starter] | None = None) -> list[Stopper]:
     """Start every background component; their stoppers, in start order."""
     stoppers = []
-    for entry in BACKGROUND_STARTERS if starters is None else starters:
-        starter = resolve_starter(entry)
-        stopper = starter(ctx) if starter is not None else None
+    for starter in BACKGROUND_STARTERS if starters is None else starters:
+        stopper = starter(ctx)
         if stopper is not None:
             stoppers.append(stopper)
     return stoppers
@@ -182,7 +164,7 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> None:
         pass
 
 
-def serve(ctx: AppContext, starters: Iterable[str | Starter] | None = None,
+def serve(ctx: AppContext, starters: Iterable[Starter] | None = None,
           sock: socket.socket | None = None, stop_deadline: float | None = None) -> None:
     """Serve until SIGTERM or Ctrl-C; background components run alongside.
 

@@ -15,20 +15,19 @@ import signal
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .. import metrics
 from ..config import Settings
 from ..context import AppContext
 from ..db import is_sqlite
-from .server import BACKGROUND_STARTERS, Starter, check_ready, listen_socket, resolve_starter, serve
+from ..processing.worker import build_before_fork, start_processing
+from .server import BACKGROUND_STARTERS, Starter, check_ready, listen_socket, serve
 
 __all__ = ["serve_workers", "Supervisor", "WorkersRefused", "check_workers"]
 
 # What the ``--workers`` parent prepares once before forking, for the background component it serves.
-BEFORE_FORK: dict[str, str] = {
-    "b2b_soap.processing.worker:start_processing": "b2b_soap.processing.worker:build_before_fork",
-}
+BEFORE_FORK: dict[Starter, Callable[[AppContext], None]] = {start_processing: build_before_fork}
 
 log = logging.getLogger("b2b_soap.server")
 
@@ -192,14 +191,13 @@ class Supervisor:
             self.children.pop(pid, None)
 
 
-def _before_fork(ctx: AppContext, starters: Iterable[str | Starter]) -> None:
-    for entry in starters:
-        step = resolve_starter(BEFORE_FORK[entry]) if isinstance(entry, str) and entry in BEFORE_FORK else None
-        if step is not None:
-            step(ctx)
+def _before_fork(ctx: AppContext, starters: Iterable[Starter]) -> None:
+    for starter in starters:
+        if starter in BEFORE_FORK:
+            BEFORE_FORK[starter](ctx)
 
 
-def serve_workers(settings: Settings, workers: int, starters: Iterable[str | Starter] | None = None,
+def serve_workers(settings: Settings, workers: int, starters: Iterable[Starter] | None = None,
                   stop_timeout: float = 60.0) -> int:
     """Serve with ``workers`` processes on one port until SIGTERM or Ctrl-C; the exit status.
 

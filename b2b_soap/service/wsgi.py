@@ -47,7 +47,7 @@ from ..security.auth import WSSE_NS, authenticate, find_credentials
 from ..web import make_web_app
 from .addresses import HostNotAllowed, ServiceAddress
 from .admin import ADMIN_PORT_TYPE, ADMIN_SERVICE_NAME, ADMIN_SERVICES
-from .bodies import SAFE_XML, ByteBudget, RequestBody, check_encoding, read_client
+from .bodies import SAFE_XML, ByteBudget, RequestBody, check_content_type, check_encoding, drained
 from .faults import SOAP_ENV, fault_envelope, incident, typed_fault
 from .proxies import TrustedProxies
 from .refusals import Refusal, fault as _fault, plain as _plain
@@ -208,7 +208,7 @@ class B2BWsgiApp:
         try:
             status, headers, body = self._respond(environ)
         except Refusal as refusal:
-            refusal = self._discard_unread_chunks(environ, refusal)
+            refusal = drained(environ, self.settings.server, refusal)
             status, body = refusal.status, refusal.body
             headers = [("Content-Type", refusal.content_type)] + refusal.headers
         except (TimeoutError, ConnectionError):
@@ -225,20 +225,6 @@ class B2BWsgiApp:
             return [body]
         start_response(status, headers)
         return body
-
-    def _discard_unread_chunks(self, environ: dict, refusal: Refusal) -> Refusal:
-        """cheroot reads what is left of a Content-Length body before the next request on a
-        keep-alive connection, but not of a chunked one: read it here. A chunked body found
-        too large or malformed on the way gets that refusal instead (a 413 closes the connection)."""
-        if not environ.get("wsgi.input_terminated") or environ.get("CONTENT_LENGTH"):
-            return refusal
-        limit = self.settings.server.max_request_bytes
-        try:
-            while read_client(environ["wsgi.input"].read, 64 * 1024, limit):
-                pass
-        except Refusal as instead:
-            return instead
-        return refusal
 
     @staticmethod
     def _count(operation: str, status: str, body, seconds: float) -> None:
@@ -278,11 +264,12 @@ class B2BWsgiApp:
                                             "address (the administrator sets server.allowed_hosts)") from None
 
     def _soap(self, endpoint: Endpoint, environ: dict):
+        check_content_type(environ)
         body = RequestBody(environ, self.settings.server)
         with ExitStack() as held:
-            with body.drained_on_refusal():  # nothing past the SOAP Header is kept for an unknown caller
-                principal = self._caller(endpoint, environ, body)
-                held.enter_context(self.budget.hold(body.expected, self.settings.server.upload_wait_seconds))
+            # Nothing past the SOAP Header is read for an unknown caller: a refusal here is drained.
+            principal = self._caller(endpoint, environ, body)
+            held.enter_context(self.budget.hold(body.expected, self.settings.server.upload_wait_seconds))
             return self._call(endpoint, environ, body.read_rest(), principal)
 
     def _call(self, endpoint: Endpoint, environ: dict, body: bytes, principal: Principal):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
 from ...errors import B2BError
-from ...maintenance.actions import ACTIONS, available_actions
+from ...maintenance.actions import ACTIONS
 from ...maintenance.runs import list_runs, parse_job_args, run_now
 from ...maintenance.scheduler import describe_jobs
 from ...maintenance.store import add_job, change_job, remove_job, set_paused
@@ -17,9 +17,9 @@ bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
 
 def _runnable(jobs: list[dict]) -> dict[str, tuple[str, dict]]:
-    """What may be run now, by name: each scheduled job, and each installed action."""
+    """What may be run now, by name: each scheduled job, and each action."""
     runnable = {job["name"]: (job["action"], dict(job["args"])) for job in jobs}
-    for action in available_actions():
+    for action in ACTIONS:
         runnable.setdefault(action, (action, {}))
     return runnable
 
