@@ -19,7 +19,8 @@ from typing import Any, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db import CacheEntry, CarerLink, Conflict, Enrolment, Person, PersonIdentifier, bulk_upsert, in_lists, utcnow
+from ..db import (CacheEntry, CarerLink, Conflict, Enrolment, Person, PersonIdentifier, bulk_insert, bulk_upsert,
+                  in_lists, utcnow)
 from ..security import audit
 
 __all__ = ["MatchedRecord", "AfterMatch", "PERSON_FIELDS", "same_value", "person_value"]
@@ -49,7 +50,7 @@ def _normal(field: str, value: str) -> str:
 
 
 def same_value(field: str, a: str, b: str) -> bool:
-    return _normal(field, a) == _normal(field, b)
+    return a == b or _normal(field, a) == _normal(field, b)
 
 
 def person_value(person: Person, field: str) -> str:
@@ -91,7 +92,9 @@ class AfterMatch:
         """Apply every match; returns how many conflicts were opened or changed."""
         self._load(sorted({m.person_id for m in matches}))
         self.cache_rows: list[dict] = []
+        self.added: dict[tuple[int, str], dict[str, Any]] = {}
         changed = sum(self._fields(m) for m in matches if m.person_id in self.persons)
+        bulk_insert(self.session.connection(), Conflict.__table__, list(self.added.values()))
         self._upsert(CacheEntry, self.cache_rows, ("person_id", "field"))
         self._links(matches)
         return changed
@@ -126,18 +129,24 @@ class AfterMatch:
         if self.use_cache and cached is not None and same_value(field, cached, value):
             return 0
         key = (match.person_id, field)
+        changes = {"la_value": current, "incoming_value": value, "incoming_id": match.incoming_id,
+                   "file_id": self.file_id, "base_id": self.base_id, "created_at": self.now}
         existing = self.open.get(key)
         if existing is not None:
             if same_value(field, existing.incoming_value, value):
                 return 0
-            existing.la_value, existing.incoming_value, existing.incoming_id = current, value, match.incoming_id
-            existing.file_id, existing.base_id, existing.created_at = self.file_id, self.base_id, self.now
+            for name, changed in changes.items():
+                setattr(existing, name, changed)
             return 1
-        conflict = Conflict(person_id=match.person_id, field=field, la_value=current, incoming_value=value,
-                            incoming_id=match.incoming_id, file_id=self.file_id, base_id=self.base_id,
-                            status="open", created_at=self.now, resolved_by="")
-        self.session.add(conflict)
-        self.open[key] = conflict  # later records of this file see it as open
+        added = self.added.get(key)  # an earlier record of this file opened it
+        if added is not None:
+            if same_value(field, added["incoming_value"], value):
+                return 0
+            added.update(changes)
+            return 1
+        # written together once every record is compared: one bulk insert instead of one row each
+        self.added[key] = {"person_id": match.person_id, "field": field, **changes, "status": "open",
+                           "resolved_by": ""}
         return 1
 
     def _upsert(self, model: type, rows: list[dict], keys: tuple[str, ...]) -> None:
