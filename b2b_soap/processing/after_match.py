@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import (CacheEntry, CarerLink, Conflict, Enrolment, Person, PersonIdentifier, bulk_insert, bulk_upsert,
-                  in_lists, utcnow)
+                  one_of, utcnow)
 from ..security import audit
 
 __all__ = ["MatchedRecord", "AfterMatch", "PERSON_FIELDS", "same_value", "person_value"]
@@ -79,14 +79,15 @@ class AfterMatch:
         self.persons: dict[int, Person] = {}
         self.cache: dict[tuple[int, str], str] = {}
         self.open: dict[tuple[int, str], Conflict] = {}
-        for chunk in in_lists(person_ids):
-            self.persons.update((p.id, p) for p in self.session.scalars(select(Person).where(Person.id.in_(chunk))))
-            if self.use_cache:
+        for among in one_of(self.session, Person.id, person_ids):
+            self.persons.update((p.id, p) for p in self.session.scalars(select(Person).where(among)))
+        if self.use_cache:
+            for among in one_of(self.session, CacheEntry.person_id, person_ids):
                 self.cache.update(((pid, f), v) for pid, f, v in self.session.execute(
-                    select(CacheEntry.person_id, CacheEntry.field, CacheEntry.value)
-                    .where(CacheEntry.person_id.in_(chunk))))
+                    select(CacheEntry.person_id, CacheEntry.field, CacheEntry.value).where(among)))
+        for among in one_of(self.session, Conflict.person_id, person_ids):
             self.open.update(((c.person_id, c.field), c) for c in self.session.scalars(
-                select(Conflict).where(Conflict.person_id.in_(chunk), Conflict.status == "open")))
+                select(Conflict).where(among, Conflict.status == "open")))
 
     def apply(self, matches: Sequence[MatchedRecord]) -> int:
         """Apply every match; returns how many conflicts were opened or changed."""
@@ -149,13 +150,14 @@ class AfterMatch:
                            "resolved_by": ""}
         return 1
 
-    def _upsert(self, model: type, rows: list[dict], keys: tuple[str, ...]) -> None:
-        bulk_upsert(self.session.connection(), model.__table__, rows, keys)
+    def _upsert(self, model: type, rows: list[dict], keys: tuple[str, ...], unless_same: tuple[str, ...] = ()) -> None:
+        bulk_upsert(self.session.connection(), model.__table__, rows, keys, unless_same)
 
     def _links(self, matches: Sequence[MatchedRecord]) -> None:
+        # a GUID already linked to its person keeps its row (and created_at): most of a nightly file
         self._upsert(PersonIdentifier,
                [{"base_id": self.base_id, "sims_guid": m.sims_guid, "person_id": m.person_id, "created_at": self.now}
-                for m in matches if m.sims_guid], ("base_id", "sims_guid"))
+                for m in matches if m.sims_guid], ("base_id", "sims_guid"), unless_same=("person_id",))
         self._upsert(Enrolment,
                [{"person_id": m.person_id, "base_id": self.base_id, **m.enrolment, "source_file_id": self.file_id,
                  "updated_at": self.now} for m in matches if m.enrolment is not None], ("person_id", "base_id"))
