@@ -88,10 +88,10 @@ def bulk_upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], 
     changing = [name for name in names if name not in keys]
     if conn.dialect.name != "postgresql":
         statement = sqlite.insert(table)
-        differs = or_(*(table.c[name].is_distinct_from(statement.excluded[name]) for name in unless_same))
+        differs = [table.c[name].is_distinct_from(statement.excluded[name]) for name in unless_same]
         conn.execute(statement.on_conflict_do_update(
             index_elements=list(keys), set_={name: statement.excluded[name] for name in changing},
-            where=differs if unless_same else None), unique)
+            where=or_(*differs) if differs else None), unique)
         return len(unique)
     defaults = _defaults(table, names)
     columns = [*names, *defaults]
