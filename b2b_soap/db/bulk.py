@@ -1,7 +1,7 @@
 """Many rows into one table at once, in the caller's transaction.
 
-On PostgreSQL, inserts go by COPY and upserts as one statement over one array per column,
-instead of one statement per row: that roughly halves what a processed file costs to write.
+On PostgreSQL, inserts go by COPY and upserts as one statement over one binary array per
+column, instead of one statement per row: that roughly halves what a processed file costs to write.
 Elsewhere (SQLite) both are a statement run by the driver's executemany.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator, Sequence
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import JSON, ColumnElement, Connection, Table, any_, bindparam, insert, or_, text
+from sqlalchemy import JSON, ColumnElement, Connection, Table, any_, bindparam, insert, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -95,13 +95,15 @@ def bulk_upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], 
         return len(unique)
     defaults = _defaults(table, names)
     columns = [*names, *defaults]
-    arrays = [f"CAST(:c{i} AS {table.c[name].type.compile(conn.dialect)}[])" for i, name in enumerate(columns)]
+    arrays = [f"CAST(%(c{i})s AS {table.c[name].type.compile(conn.dialect)}[])" for i, name in enumerate(columns)]
     differs = " OR ".join(f"{table.name}.{name} IS DISTINCT FROM EXCLUDED.{name}" for name in unless_same)
-    statement = text(f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({', '.join(arrays)}) "
-                     f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
-                     + ", ".join(f"{name} = EXCLUDED.{name}" for name in changing)
-                     + (f" WHERE {differs}" if differs else ""))
+    statement = (f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({', '.join(arrays)}) "
+                 f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+                 + ", ".join(f"{name} = EXCLUDED.{name}" for name in changing)
+                 + (f" WHERE {differs}" if differs else ""))
     values = {f"c{i}": [row[name] for row in unique] for i, name in enumerate(names)}
     values.update({f"c{len(names) + i}": [value] * len(unique) for i, value in enumerate(defaults.values())})
-    conn.execute(statement, values)
+    # binary parameters: psycopg builds text arrays element by element in Python, binary ones 2-3 times faster
+    with conn.connection.driver_connection.cursor() as cursor:
+        cursor.execute(statement, values, binary=True)
     return len(unique)
