@@ -53,9 +53,12 @@ def same_value(field: str, a: str, b: str) -> bool:
     return a == b or _normal(field, a) == _normal(field, b)
 
 
-def person_value(person: Person, field: str) -> str:
-    value = getattr(person, field)
+def _text(value: Any) -> str:
     return value.isoformat() if isinstance(value, date) else (value or "")
+
+
+def person_value(person: Person, field: str) -> str:
+    return _text(getattr(person, field))
 
 
 def _set(person: Person, field: str, value: str) -> None:
@@ -76,11 +79,15 @@ class AfterMatch:
         self.now = utcnow()
 
     def _load(self, person_ids: list[int]) -> None:
-        self.persons: dict[int, Person] = {}
+        """The persons' values as text (plain rows: ORM objects only for the few persons filled),
+        the cache and the open conflicts."""
+        self.values: dict[int, dict[str, str]] = {}
         self.cache: dict[tuple[int, str], str] = {}
         self.open: dict[tuple[int, str], Conflict] = {}
+        columns = [getattr(Person, field) for field in PERSON_FIELDS]
         for among in one_of(self.session, Person.id, person_ids):
-            self.persons.update((p.id, p) for p in self.session.scalars(select(Person).where(among)))
+            self.values.update((row[0], dict(zip(PERSON_FIELDS, map(_text, row[1:]))))
+                               for row in self.session.execute(select(Person.id, *columns).where(among)))
         if self.use_cache:
             for among in one_of(self.session, CacheEntry.person_id, person_ids):
                 self.cache.update(((pid, f), v) for pid, f, v in self.session.execute(
@@ -94,30 +101,42 @@ class AfterMatch:
         self._load(sorted({m.person_id for m in matches}))
         self.cache_rows: list[dict] = []
         self.added: dict[tuple[int, str], dict[str, Any]] = {}
-        changed = sum(self._fields(m) for m in matches if m.person_id in self.persons)
+        self.fills: list[tuple[MatchedRecord, dict[str, str]]] = []
+        changed = sum(self._fields(m) for m in matches if m.person_id in self.values)
+        self._fill()
         bulk_insert(self.session.connection(), Conflict.__table__, list(self.added.values()))
         self._upsert(CacheEntry, self.cache_rows, ("person_id", "field"))
         self._links(matches)
         return changed
 
     def _fields(self, match: MatchedRecord) -> int:
-        person = self.persons[match.person_id]
+        values = self.values[match.person_id]
         filled: dict[str, str] = {}
         changed = 0
         for field, value in match.trusted.items():
-            current = person_value(person, field)
-            key = (person.id, field)
+            current = values[field]
+            key = (match.person_id, field)
             if not current:
-                _set(person, field, value)
-                filled[field] = value
+                values[field] = filled[field] = value  # later records of this file see it filled
             elif not same_value(field, current, value):
                 changed += self._conflict(match, field, current, value, self.cache.get(key))
                 self._remember(key, value)
         if filled:
+            self.fills.append((match, filled))
+        return changed
+
+    def _fill(self) -> None:
+        """Empty fields take the incoming values, audited per record, in the order of the records."""
+        persons: dict[int, Person] = {}
+        for among in one_of(self.session, Person.id, sorted({match.person_id for match, _ in self.fills})):
+            persons.update((p.id, p) for p in self.session.scalars(select(Person).where(among)))
+        for match, filled in self.fills:
+            person = persons[match.person_id]
+            for field, value in filled.items():
+                _set(person, field, value)
             person.updated_at = self.now
             audit(self.session, self.actor, "person.fill", "person", person.id, {f: "" for f in filled}, filled,
                   detail=f"empty fields filled from file {self.file_id}, incoming record {match.incoming_id}")
-        return changed
 
     def _remember(self, key: tuple[int, str], value: str) -> None:
         """Cache a value that differs from the LA's (an equal value can never conflict)."""
