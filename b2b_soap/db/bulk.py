@@ -95,7 +95,7 @@ def bulk_upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], 
         return len(unique)
     defaults = _defaults(table, names)
     columns = [*names, *defaults]
-    arrays = [f"CAST(%(c{i})s AS {table.c[name].type.compile(conn.dialect)}[])" for i, name in enumerate(columns)]
+    arrays = [f"CAST(%(c{i})b AS {table.c[name].type.compile(conn.dialect)}[])" for i, name in enumerate(columns)]
     differs = " OR ".join(f"{table.name}.{name} IS DISTINCT FROM EXCLUDED.{name}" for name in unless_same)
     statement = (f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({', '.join(arrays)}) "
                  f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
@@ -103,7 +103,7 @@ def bulk_upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], 
                  + (f" WHERE {differs}" if differs else ""))
     values = {f"c{i}": [row[name] for row in unique] for i, name in enumerate(names)}
     values.update({f"c{len(names) + i}": [value] * len(unique) for i, value in enumerate(defaults.values())})
-    # binary parameters: psycopg builds text arrays element by element in Python, binary ones 2-3 times faster
+    # %(..)b: binary parameters; psycopg quotes each element of a text array in Python, 5 times slower
     with conn.connection.driver_connection.cursor() as cursor:
-        cursor.execute(statement, values, binary=True)
+        cursor.execute(statement, values)
     return len(unique)
