@@ -79,14 +79,14 @@ class AfterMatch:
         self.now = utcnow()
 
     def _load(self, person_ids: list[int]) -> None:
-        """The persons' values as text (plain rows: ORM objects only for the few persons filled),
-        the cache and the open conflicts."""
-        self.values: dict[int, dict[str, str]] = {}
+        """The persons' values (plain rows: ORM objects only for the few persons filled), the cache
+        and the open conflicts."""
+        self.values: dict[int, dict[str, Any]] = {}
         self.cache: dict[tuple[int, str], str] = {}
         self.open: dict[tuple[int, str], Conflict] = {}
         columns = [getattr(Person, field) for field in PERSON_FIELDS]
         for among in one_of(self.session, Person.id, person_ids):
-            self.values.update((row[0], dict(zip(PERSON_FIELDS, map(_text, row[1:]))))
+            self.values.update((row[0], dict(zip(PERSON_FIELDS, row[1:])))
                                for row in self.session.execute(select(Person.id, *columns).where(among)))
         if self.use_cache:
             for among in one_of(self.session, CacheEntry.person_id, person_ids):
@@ -114,7 +114,7 @@ class AfterMatch:
         filled: dict[str, str] = {}
         changed = 0
         for field, value in match.trusted.items():
-            current = values[field]
+            current = _text(values[field])
             key = (match.person_id, field)
             if not current:
                 values[field] = filled[field] = value  # later records of this file see it filled
