@@ -155,8 +155,8 @@ class AfterMatch:
         if existing is not None:
             if same_value(field, existing.incoming_value, value):
                 return 0
-            for name, changed in changes.items():
-                setattr(existing, name, changed)
+            for name, new in changes.items():
+                setattr(existing, name, new)
             return 1
         added = self.added.get(key)  # an earlier record of this file opened it
         if added is not None:
