@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import insert, select
 
-from b2b_soap.db import Alert, AuditEntry, SystemDefault, bulk_insert, bulk_upsert, session_scope
+from b2b_soap.db import Alert, AuditEntry, SystemDefault, bulk_insert, bulk_upsert, one_of, session_scope
+from b2b_soap.db.bulk import IN_LIST_SIZE
 
 AWKWARD = "it's “quoted”\ta tab,\na newline and a \\ backslash"
 
@@ -51,3 +52,31 @@ def test_bulk_upsert_inserts_updates_and_lets_the_last_row_win(ctx):
     assert upsert([{"name": "BETA", "value": AWKWARD, "updated_by": "officer"},
                    {"name": "GAMMA", "value": "4", "updated_by": "officer"}]) == 2
     assert stored() == {"ALPHA": ("3", ""), "BETA": (AWKWARD[:200], "officer"), "GAMMA": ("4", "officer")}
+
+
+def test_bulk_upsert_leaves_a_row_whose_compared_values_are_the_same(ctx):
+    def upsert(rows):
+        with session_scope(ctx.sessions) as session:
+            bulk_upsert(session.connection(), SystemDefault.__table__, rows, ("name",), unless_same=("value",))
+
+    def stored():
+        with session_scope(ctx.sessions) as session:
+            return {d.name: (d.value, d.updated_by) for d in session.scalars(select(SystemDefault))}
+
+    upsert([{"name": "ALPHA", "value": "1", "updated_by": "first"},
+            {"name": "BETA", "value": "2", "updated_by": "first"}])
+    upsert([{"name": "ALPHA", "value": "1", "updated_by": "second"},
+            {"name": "BETA", "value": "3", "updated_by": "second"},
+            {"name": "GAMMA", "value": "4", "updated_by": "second"}])
+    assert stored() == {"ALPHA": ("1", "first"), "BETA": ("3", "second"), "GAMMA": ("4", "second")}
+
+
+def test_one_of_finds_every_value_asked_for_however_many(ctx):
+    names = [f"NAME{i}" for i in range(IN_LIST_SIZE + 10)]
+    with session_scope(ctx.sessions) as session:
+        bulk_insert(session.connection(), SystemDefault.__table__, [{"name": n, "value": "x"} for n in names])
+    with session_scope(ctx.sessions) as session:
+        assert list(one_of(session, SystemDefault.name, [])) == []
+        found = [name for among in one_of(session, SystemDefault.name, names[::2] + ["MISSING"])
+                 for name in session.scalars(select(SystemDefault.name).where(among))]
+    assert sorted(found) == sorted(names[::2])

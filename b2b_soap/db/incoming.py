@@ -10,6 +10,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import BigId, JsonData, Model, utcnow
 
 
+UNMATCHED = "unmatched"
+WAITING = text(f"status = '{UNMATCHED}'")
+# the columns of each Unmatched list order's index
+UNMATCHED_ORDERS = (("status", "kind", "base_id", "received_at", "id", "dob"), ("status", "kind", "dob", "id"),
+                    ("status", "kind", "received_at", "id", "dob"),
+                    ("status", "kind", "surname", "forename", "id", "dob"))
+
+
 class IncomingRecord(Model):
     """One pupil or contact parsed from a virtual file, waiting to be matched or reviewed.
 
@@ -49,15 +57,15 @@ class IncomingRecord(Model):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     decided_by: Mapped[str] = mapped_column(String(100), default="")
 
-    # one index per Unmatched list order, ending with dob so B2B_S_AGE is checked on the index
+    # one index per Unmatched list order, ending with dob so B2B_S_AGE is checked on the index, and
+    # the name search's; on PostgreSQL only of the waiting rows, so that writing a file's (mostly
+    # matched) records costs less
     __table_args__ = (UniqueConstraint("file_id", "seq"),
-                      Index(None, "status", "kind", "base_id", "received_at", "id", "dob"),
-                      Index(None, "status", "kind", "dob", "id"),
-                      Index(None, "status", "kind", "received_at", "id", "dob"),
-                      Index(None, "status", "kind", "surname", "forename", "id", "dob"),
+                      *(Index(None, *columns, postgresql_where=WAITING) for columns in UNMATCHED_ORDERS),
                       Index(None, "base_id", "sims_guid", "status"),
                       *(Index(f"ix_incoming_records_lower_{name}", func.lower(text(name)).label(name),
-                              postgresql_ops={name: "text_pattern_ops"}) for name in ("surname", "forename")))
+                              postgresql_ops={name: "text_pattern_ops"}, postgresql_where=WAITING)
+                        for name in ("surname", "forename")))
 
 
 class MatchCandidate(Model):

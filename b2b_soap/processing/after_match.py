@@ -19,7 +19,8 @@ from typing import Any, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db import CacheEntry, CarerLink, Conflict, Enrolment, Person, PersonIdentifier, bulk_upsert, in_lists, utcnow
+from ..db import (CacheEntry, CarerLink, Conflict, Enrolment, Person, PersonIdentifier, bulk_insert, bulk_upsert,
+                  one_of, utcnow)
 from ..security import audit
 
 __all__ = ["MatchedRecord", "AfterMatch", "PERSON_FIELDS", "same_value", "person_value"]
@@ -49,12 +50,15 @@ def _normal(field: str, value: str) -> str:
 
 
 def same_value(field: str, a: str, b: str) -> bool:
-    return _normal(field, a) == _normal(field, b)
+    return a == b or _normal(field, a) == _normal(field, b)
+
+
+def _text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else (value or "")
 
 
 def person_value(person: Person, field: str) -> str:
-    value = getattr(person, field)
-    return value.isoformat() if isinstance(value, date) else (value or "")
+    return _text(getattr(person, field))
 
 
 def _set(person: Person, field: str, value: str) -> None:
@@ -75,45 +79,64 @@ class AfterMatch:
         self.now = utcnow()
 
     def _load(self, person_ids: list[int]) -> None:
-        self.persons: dict[int, Person] = {}
+        """The persons' values (plain rows: ORM objects only for the few persons filled), the cache
+        and the open conflicts."""
+        self.values: dict[int, dict[str, Any]] = {}
         self.cache: dict[tuple[int, str], str] = {}
         self.open: dict[tuple[int, str], Conflict] = {}
-        for chunk in in_lists(person_ids):
-            self.persons.update((p.id, p) for p in self.session.scalars(select(Person).where(Person.id.in_(chunk))))
-            if self.use_cache:
+        columns = [getattr(Person, field) for field in PERSON_FIELDS]
+        for among in one_of(self.session, Person.id, person_ids):
+            self.values.update((row[0], dict(zip(PERSON_FIELDS, row[1:])))
+                               for row in self.session.execute(select(Person.id, *columns).where(among)))
+        if self.use_cache:
+            for among in one_of(self.session, CacheEntry.person_id, person_ids):
                 self.cache.update(((pid, f), v) for pid, f, v in self.session.execute(
-                    select(CacheEntry.person_id, CacheEntry.field, CacheEntry.value)
-                    .where(CacheEntry.person_id.in_(chunk))))
+                    select(CacheEntry.person_id, CacheEntry.field, CacheEntry.value).where(among)))
+        for among in one_of(self.session, Conflict.person_id, person_ids):
             self.open.update(((c.person_id, c.field), c) for c in self.session.scalars(
-                select(Conflict).where(Conflict.person_id.in_(chunk), Conflict.status == "open")))
+                select(Conflict).where(among, Conflict.status == "open")))
 
     def apply(self, matches: Sequence[MatchedRecord]) -> int:
         """Apply every match; returns how many conflicts were opened or changed."""
         self._load(sorted({m.person_id for m in matches}))
         self.cache_rows: list[dict] = []
-        changed = sum(self._fields(m) for m in matches if m.person_id in self.persons)
+        self.added: dict[tuple[int, str], dict[str, Any]] = {}
+        self.fills: list[tuple[MatchedRecord, dict[str, str]]] = []
+        changed = sum(self._fields(m) for m in matches if m.person_id in self.values)
+        self._fill()
+        bulk_insert(self.session.connection(), Conflict.__table__, list(self.added.values()))
         self._upsert(CacheEntry, self.cache_rows, ("person_id", "field"))
         self._links(matches)
         return changed
 
     def _fields(self, match: MatchedRecord) -> int:
-        person = self.persons[match.person_id]
+        values = self.values[match.person_id]
         filled: dict[str, str] = {}
         changed = 0
         for field, value in match.trusted.items():
-            current = person_value(person, field)
-            key = (person.id, field)
+            current = _text(values[field])
+            key = (match.person_id, field)
             if not current:
-                _set(person, field, value)
-                filled[field] = value
+                values[field] = filled[field] = value  # later records of this file see it filled
             elif not same_value(field, current, value):
                 changed += self._conflict(match, field, current, value, self.cache.get(key))
                 self._remember(key, value)
         if filled:
+            self.fills.append((match, filled))
+        return changed
+
+    def _fill(self) -> None:
+        """Empty fields take the incoming values, audited per record, in the order of the records."""
+        persons: dict[int, Person] = {}
+        for among in one_of(self.session, Person.id, sorted({match.person_id for match, _ in self.fills})):
+            persons.update((p.id, p) for p in self.session.scalars(select(Person).where(among)))
+        for match, filled in self.fills:
+            person = persons[match.person_id]
+            for field, value in filled.items():
+                _set(person, field, value)
             person.updated_at = self.now
             audit(self.session, self.actor, "person.fill", "person", person.id, {f: "" for f in filled}, filled,
                   detail=f"empty fields filled from file {self.file_id}, incoming record {match.incoming_id}")
-        return changed
 
     def _remember(self, key: tuple[int, str], value: str) -> None:
         """Cache a value that differs from the LA's (an equal value can never conflict)."""
@@ -126,27 +149,34 @@ class AfterMatch:
         if self.use_cache and cached is not None and same_value(field, cached, value):
             return 0
         key = (match.person_id, field)
+        changes = {"la_value": current, "incoming_value": value, "incoming_id": match.incoming_id,
+                   "file_id": self.file_id, "base_id": self.base_id, "created_at": self.now}
         existing = self.open.get(key)
         if existing is not None:
             if same_value(field, existing.incoming_value, value):
                 return 0
-            existing.la_value, existing.incoming_value, existing.incoming_id = current, value, match.incoming_id
-            existing.file_id, existing.base_id, existing.created_at = self.file_id, self.base_id, self.now
+            for name, new in changes.items():
+                setattr(existing, name, new)
             return 1
-        conflict = Conflict(person_id=match.person_id, field=field, la_value=current, incoming_value=value,
-                            incoming_id=match.incoming_id, file_id=self.file_id, base_id=self.base_id,
-                            status="open", created_at=self.now, resolved_by="")
-        self.session.add(conflict)
-        self.open[key] = conflict  # later records of this file see it as open
+        added = self.added.get(key)  # an earlier record of this file opened it
+        if added is not None:
+            if same_value(field, added["incoming_value"], value):
+                return 0
+            added.update(changes)
+            return 1
+        # written together once every record is compared: one bulk insert instead of one row each
+        self.added[key] = {"person_id": match.person_id, "field": field, **changes, "status": "open",
+                           "resolved_by": ""}
         return 1
 
-    def _upsert(self, model: type, rows: list[dict], keys: tuple[str, ...]) -> None:
-        bulk_upsert(self.session.connection(), model.__table__, rows, keys)
+    def _upsert(self, model: type, rows: list[dict], keys: tuple[str, ...], unless_same: tuple[str, ...] = ()) -> None:
+        bulk_upsert(self.session.connection(), model.__table__, rows, keys, unless_same)
 
     def _links(self, matches: Sequence[MatchedRecord]) -> None:
+        # a GUID already linked to its person keeps its row (and created_at): most of a nightly file
         self._upsert(PersonIdentifier,
                [{"base_id": self.base_id, "sims_guid": m.sims_guid, "person_id": m.person_id, "created_at": self.now}
-                for m in matches if m.sims_guid], ("base_id", "sims_guid"))
+                for m in matches if m.sims_guid], ("base_id", "sims_guid"), unless_same=("person_id",))
         self._upsert(Enrolment,
                [{"person_id": m.person_id, "base_id": self.base_id, **m.enrolment, "source_file_id": self.file_id,
                  "updated_at": self.now} for m in matches if m.enrolment is not None], ("person_id", "base_id"))

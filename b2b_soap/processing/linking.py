@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db import PersonIdentifier, in_lists
+from ..db import PersonIdentifier, one_of
 from ..matching import Candidate, Decision, match_records
 from .incoming import Parsed
 from .population import Population
@@ -44,10 +44,10 @@ def known_guids(session: Session, base_id: int, guids: Sequence[str]) -> dict[st
     """SIMS GUID -> person for the GUIDs this base has sent before."""
     found: dict[str, int] = {}
     wanted = sorted({g for g in guids if g})
-    for chunk in in_lists(wanted):
+    for among in one_of(session, PersonIdentifier.sims_guid, wanted):
         found.update(session.execute(
             select(PersonIdentifier.sims_guid, PersonIdentifier.person_id)
-            .where(PersonIdentifier.base_id == base_id, PersonIdentifier.sims_guid.in_(chunk))).all())
+            .where(PersonIdentifier.base_id == base_id, among)).all())
     return found
 
 

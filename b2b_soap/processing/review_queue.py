@@ -23,7 +23,7 @@ from typing import Sequence
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from ..db import IncomingRecord, VirtualFile, in_lists, utcnow
+from ..db import IncomingRecord, VirtualFile, one_of, utcnow
 from ..security import audit_many
 from .incoming import Parsed
 from .linking import Outcome
@@ -63,9 +63,9 @@ class ReviewQueue:
         wanted = sorted({guid for _, guid in self.last})
         columns = (IncomingRecord.id, IncomingRecord.kind, IncomingRecord.sims_guid, IncomingRecord.status,
                    IncomingRecord.file_id, IncomingRecord.received_at, IncomingRecord.reason)
-        for chunk in in_lists(wanted):
+        for among in one_of(session, IncomingRecord.sims_guid, wanted):
             rows = session.execute(select(*columns).where(
-                IncomingRecord.base_id == vf.base_id, IncomingRecord.sims_guid.in_(chunk),
+                IncomingRecord.base_id == vf.base_id, among,
                 IncomingRecord.status.in_((OPEN, REJECTED)), IncomingRecord.file_id != vf.id)
                 .order_by(IncomingRecord.received_at, IncomingRecord.id))
             for row in rows:

@@ -66,7 +66,8 @@ def unmatched_search(text: str, dialect: str) -> list[ColumnElement]:
 
 
 def _named(word: str, dialect: str):
-    """Ids of records whose surname or forename starts with ``word``, each read from its own index."""
+    """Ids of waiting records whose surname or forename starts with ``word``, each read from its own
+    index (on PostgreSQL an index of the waiting records only)."""
     other = aliased(R)
-    return union_all(*(select(other.id).where(name_starts(column, word, dialect))
+    return union_all(*(select(other.id).where(name_starts(column, word, dialect), other.status == "unmatched")
                        for column in (other.surname, other.forename)))
