@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from b2b_soap.config import settings_from_dict  # noqa: E402
 from b2b_soap.context import AppContext  # noqa: E402
 from b2b_soap.db import Base, session_scope, upgrade  # noqa: E402
-from b2b_soap.processing import cache_for  # noqa: E402
+from b2b_soap.processing import live_population  # noqa: E402
 from b2b_soap.processing.run import process_next  # noqa: E402
 from b2b_soap.synth import generate_population  # noqa: E402
 from b2b_soap.transfer import IncomingPupil, create_key_file  # noqa: E402
@@ -113,7 +113,7 @@ def main() -> int:
         del persons, links
         started = time.perf_counter()
         with session_scope(ctx.sessions) as session:
-            cache_for(ctx.engine).get(session, 16, date.today())
+            live_population(ctx.engine).get(session, 16, date.today())
         print(f"population index built (once per process): {time.perf_counter() - started:.2f} s")
         timed_process(ctx, f"file 1 {first[:8]}: first upload of these pupils")
         timed_process(ctx, f"file 2 {resent[:8]}: the same pupils again (GUIDs known)")

@@ -12,7 +12,7 @@ from b2b_soap.db import IncomingRecord, MatchCandidate, session_scope
 from b2b_soap.matching import PopulationIndex
 from b2b_soap.operations.privacy import erase_person
 from b2b_soap.processing import worker as worker_module
-from b2b_soap.processing.population import PERSON_COLUMNS, PopulationCache, person_record
+from b2b_soap.processing.population import PERSON_COLUMNS, LivePopulation, person_record
 from b2b_soap.processing.worker import Worker
 from b2b_soap.synth import generate_population
 from processing_support import add_base, add_bystander, add_person, fresh_upn, pupil, upload_and_process
@@ -75,7 +75,7 @@ def test_a_started_worker_builds_the_population_before_any_file(ctx):
     try:
         assert worker.ready.wait(30)
         with session_scope(ctx.sessions) as session:
-            population = worker.cache.get(session, 16, date.today())
+            population = worker.live.get(session, 16, date.today())
         assert population.everyone.ids == [str(person)]
     finally:
         worker.stop()
@@ -90,9 +90,9 @@ def test_workers_start_from_the_index_built_before_forking_and_refresh_it(ctx, m
     worker = Worker(ctx, poll_seconds=0.1).start()
     try:
         assert worker.ready.wait(30)
-        assert worker.cache is built
+        assert worker.live is built
         with session_scope(ctx.sessions) as session:
-            population = worker.cache.get(session, 16, date.today())
+            population = worker.live.get(session, 16, date.today())
         assert sorted(population.everyone.ids) == sorted([str(first), str(later)])
     finally:
         worker.stop()
@@ -105,7 +105,7 @@ def test_the_population_read_from_the_database_is_coded_as_its_records_are(ctx):
                    dob=None if number % 17 == 0 else p.dob, gender="" if number % 13 == 0 else p.gender,
                    address=p.address, town=p.town, postcode=p.postcode)
     with session_scope(ctx.sessions) as session:
-        population = PopulationCache().get(session, 16, date.today())
+        population = LivePopulation().get(session, 16, date.today())
         records = [person_record(row) for row in session.execute(select(*PERSON_COLUMNS))]
     probes = [replace(r, id=f"IN{i}", upn="") for i, r in enumerate(records[::7])]
 

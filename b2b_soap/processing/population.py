@@ -28,7 +28,7 @@ from ..matching import RECORD_FIELDS, MatchModel, MatchSettings, PopulationIndex
 from ..matching._coding import Coded, Coder
 from .model import load_model
 
-__all__ = ["Population", "PopulationCache", "age_on", "cache_for", "PERSON_COLUMNS", "person_record"]
+__all__ = ["Population", "LivePopulation", "age_on", "live_population", "PERSON_COLUMNS", "person_record"]
 
 # A person changed in a transaction that commits after a refresh carries an updated_at
 # from before it: each refresh looks back this far before the previous one.
@@ -141,8 +141,8 @@ class Population:
     model: MatchModel
 
 
-class PopulationCache:
-    """One process's population indexes, refreshed incrementally on every :meth:`get`."""
+class LivePopulation:
+    """One process's population indexes, kept live: refreshed incrementally on every :meth:`get`."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -202,14 +202,14 @@ class PopulationCache:
         population.carers.remove(erased)
 
 
-_CACHES: weakref.WeakKeyDictionary[Engine, PopulationCache] = weakref.WeakKeyDictionary()
-_CACHES_LOCK = threading.Lock()
+_LIVE: weakref.WeakKeyDictionary[Engine, LivePopulation] = weakref.WeakKeyDictionary()
+_LIVE_LOCK = threading.Lock()
 
 
-def cache_for(engine: Engine) -> PopulationCache:
-    """The process's cache for one database."""
-    with _CACHES_LOCK:
-        cache = _CACHES.get(engine)
-        if cache is None:
-            cache = _CACHES[engine] = PopulationCache()
-        return cache
+def live_population(engine: Engine) -> LivePopulation:
+    """The process's live population of one database."""
+    with _LIVE_LOCK:
+        live = _LIVE.get(engine)
+        if live is None:
+            live = _LIVE[engine] = LivePopulation()
+        return live

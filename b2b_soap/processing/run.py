@@ -30,7 +30,7 @@ from ..transfer.errors import TransferError
 from .after_match import AfterMatch, MatchedRecord
 from .incoming import Parsed, parsed_records
 from .linking import Outcome, link_batch
-from .population import PopulationCache, cache_for
+from .population import LivePopulation, live_population
 from .review_queue import OPEN, ReviewQueue
 from .. import metrics
 
@@ -182,12 +182,12 @@ def _reject(ctx: AppContext, claim: Claim, laestab: str, errors: list[FileError]
     return FileResult(claim.file_id, "Rejected", message=f"{len(errors)} errors")
 
 
-def process_claimed(ctx: AppContext, claim: Claim, cache: PopulationCache | None = None,
+def process_claimed(ctx: AppContext, claim: Claim, live: LivePopulation | None = None,
                     today: date | None = None, phases: Phases | None = None) -> FileResult:
     """Process a file this worker has claimed; raises on failure (the caller decides what next)."""
     started = time.perf_counter()
     phases = phases or Phases()
-    cache = cache or cache_for(ctx.engine)
+    live = live or live_population(ctx.engine)
     today = today or date.today()
     with session_scope(ctx.sessions) as session:
         vf = session.get(VirtualFile, claim.file_id)
@@ -196,7 +196,7 @@ def process_claimed(ctx: AppContext, claim: Claim, cache: PopulationCache | None
         phases.done("parse")
         if not errors:
             defaults = load_defaults(session, ctx.settings)
-            population = cache.get(session, defaults.carer_min, today)
+            population = live.get(session, defaults.carer_min, today)
             phases.done("refresh")
             outcomes = link_batch(session, parsed, vf.base_id, population, defaults.guidmatch)
             phases.done("match")
@@ -232,7 +232,7 @@ def _fail(session: Session, file_id: str, reason: str) -> None:
                     .execution_options(synchronize_session=False))
 
 
-def process_next(ctx: AppContext, worker: str | None = None, cache: PopulationCache | None = None,
+def process_next(ctx: AppContext, worker: str | None = None, live: LivePopulation | None = None,
                  today: date | None = None) -> FileResult | None:
     """Claim and process one waiting file; None when the queue has nothing ready."""
     worker = worker or worker_name()
@@ -248,7 +248,7 @@ def process_next(ctx: AppContext, worker: str | None = None, cache: PopulationCa
                                           "(worker killed or out of memory)")
         return FileResult(claim.file_id, "Failed", message="too many interrupted attempts")
     try:
-        result = process_claimed(ctx, claim, cache, today, phases)
+        result = process_claimed(ctx, claim, live, today, phases)
     except LostClaim as error:
         log.warning("%s", error)
         return FileResult(claim.file_id, "Retry", message=str(error))

@@ -14,7 +14,7 @@ from datetime import date
 from ..context import AppContext
 from ..db import session_scope
 from ..defaults import load_defaults
-from .population import PopulationCache
+from .population import LivePopulation
 from .run import process_next, worker_name
 
 __all__ = ["Worker", "start_worker", "start_processing", "build_before_fork"]
@@ -22,16 +22,16 @@ __all__ = ["Worker", "start_worker", "start_processing", "build_before_fork"]
 log = logging.getLogger("b2b_soap.processing")
 
 # The index built by the ``--workers`` parent, which every forked worker starts from.
-_BUILT_BEFORE_FORK: PopulationCache | None = None
+_BUILT_BEFORE_FORK: LivePopulation | None = None
 
 
-def build_population(ctx: AppContext, cache: PopulationCache) -> None:
-    """Build (or refresh) ``cache`` and log how long it took; a database that is away is only logged."""
+def build_population(ctx: AppContext, live: LivePopulation) -> None:
+    """Build (or refresh) ``live`` and log how long it took; a database that is away is only logged."""
     started = time.perf_counter()
     try:
         with session_scope(ctx.sessions) as session:
             defaults = load_defaults(session, ctx.settings)
-            population = cache.get(session, defaults.carer_min, date.today())
+            population = live.get(session, defaults.carer_min, date.today())
         log.info("population index ready: %d persons in %.1f s", len(population.everyone),
                  time.perf_counter() - started)
     except Exception:  # the database is away: the first file builds it instead
@@ -44,9 +44,9 @@ def build_before_fork(ctx: AppContext) -> None:
     global _BUILT_BEFORE_FORK
     if not ctx.settings.processing.enabled:
         return
-    cache = PopulationCache()
-    build_population(ctx, cache)
-    _BUILT_BEFORE_FORK = cache
+    live = LivePopulation()
+    build_population(ctx, live)
+    _BUILT_BEFORE_FORK = live
 
 
 class Worker:
@@ -55,7 +55,7 @@ class Worker:
     def __init__(self, ctx: AppContext, poll_seconds: float | None = None) -> None:
         self.ctx = ctx
         self.poll_seconds = poll_seconds if poll_seconds is not None else ctx.settings.processing.poll_seconds
-        self.cache = _BUILT_BEFORE_FORK or PopulationCache()
+        self.live = _BUILT_BEFORE_FORK or LivePopulation()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="b2b-processing", daemon=True)
@@ -79,7 +79,7 @@ class Worker:
     def _build_population(self) -> None:
         """Build the population index at start, so the first file after a restart does not wait for it."""
         try:
-            build_population(self.ctx, self.cache)
+            build_population(self.ctx, self.live)
         finally:
             self.ready.set()
 
@@ -88,7 +88,7 @@ class Worker:
         self._build_population()
         while not self._stop.is_set():
             try:
-                busy = process_next(self.ctx, self.name, self.cache) is not None
+                busy = process_next(self.ctx, self.name, self.live) is not None
             except Exception:  # the database is away: keep the worker alive and try again
                 log.exception("processing worker error")
                 busy = False
