@@ -54,7 +54,7 @@ from .refusals import Refusal, fault as _fault, plain as _plain
 from .runtime import PRINCIPAL_KEY, Principal, Runtime, la_gate, school_gate
 from .school import PORT_TYPE, B2BStudentService
 from .types import TNS
-from .wcf import build_wsdl, make_application, operation_names, soap_action
+from .wcf import PARSED_ENVELOPE, build_wsdl, make_application, operation_names, soap_action
 
 __all__ = ["Endpoint", "B2BWsgiApp", "make_wsgi_app", "framed", "WEB_PATH", "STUDENT_PATH", "ADMIN_PATH", "METRICS_PATH",
            "quiet_spyne_logs"]
@@ -151,8 +151,8 @@ def _mandatory(element: etree._Element) -> bool:
     return False
 
 
-def _parse_envelope(body: bytes) -> tuple[etree._Element | None, etree._Element]:
-    """(Header or None, the operation element) of a SOAP 1.1 request, or a Refusal."""
+def _parse_envelope(body: bytes) -> tuple[etree._Element, etree._Element | None, etree._Element]:
+    """(Envelope, Header or None, the operation element) of a SOAP 1.1 request, or a Refusal."""
     check_encoding(body[:512])
     try:
         root = etree.fromstring(body, etree.XMLParser(**SAFE_XML))
@@ -178,7 +178,7 @@ def _parse_envelope(body: bytes) -> tuple[etree._Element | None, etree._Element]
             if isinstance(entry.tag, str) and _mandatory(entry) and entry.tag != f"{{{WSSE_NS}}}Security":
                 raise _fault("ValidationFailed", f"header {entry.tag} is not understood",
                              soap_code="MustUnderstand", typed=False)
-    return header, children[0]
+    return root, header, children[0]
 
 
 class B2BWsgiApp:
@@ -273,7 +273,7 @@ class B2BWsgiApp:
             return self._call(endpoint, environ, body.read_rest(), principal)
 
     def _call(self, endpoint: Endpoint, environ: dict, body: bytes, principal: Principal):
-        header, call = _parse_envelope(body)
+        envelope, header, call = _parse_envelope(body)
         name = etree.QName(call)
         if name.namespace != TNS or name.localname not in endpoint.operations:
             raise _fault("ValidationFailed", f"unknown operation {name.localname!r} "
@@ -284,6 +284,7 @@ class B2BWsgiApp:
             raise _fault("ValidationFailed", f"SOAPAction {action!r} does not match the operation "
                                              f"{name.localname!r} in the body")
         environ[PRINCIPAL_KEY] = principal
+        environ[PARSED_ENVELOPE] = envelope  # spyne reads this tree, not the body again
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         captured: dict[str, Any] = {}
