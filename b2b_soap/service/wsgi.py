@@ -25,6 +25,7 @@ import re
 import threading
 import time
 from base64 import b64decode
+from types import SimpleNamespace
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -32,6 +33,7 @@ from typing import Any, Callable, Iterable
 from lxml import etree
 from spyne import Application
 from spyne import const as spyne_const
+from spyne.model import complex as spyne_complex
 from spyne.model.binary import BINARY_ENCODING_BASE64, binary_decoding_handlers
 from spyne.server.wsgi import WsgiApplication
 from sqlalchemy import func, select, text
@@ -87,15 +89,18 @@ def _from_base64(value: str) -> tuple[bytes]:
 
 
 def lighten_spyne() -> None:
-    """Two costs spyne adds to every upload, about half the CPU of receiving one (bench/soap_upload_load.py).
+    """Three costs spyne adds to every upload, about half the CPU of receiving one (bench/soap_upload_load.py).
 
     - After a call, once a second, a full ``gc.collect()`` for the descriptors of files it
       spools (we spool none): on a server holding a population index every request thread waits
       for it, 140 ms each time under the 2,000-pupil upload load.
     - Its base64 decoder joins the element text (a str, for SOAP) character by character
       before decoding it.
+    - Each request and response message it instantiates formats the whole call stack (reading
+      every frame's source line) for a debug log line, whatever the log level.
     """
     spyne_const.MIN_GC_INTERVAL = float("inf")
+    spyne_complex.traceback = SimpleNamespace(format_stack=lambda: [])  # its only use of traceback
     binary_decoding_handlers[BINARY_ENCODING_BASE64] = _from_base64
 
 
