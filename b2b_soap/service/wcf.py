@@ -37,7 +37,6 @@ XSD_NS = "http://www.w3.org/2001/XMLSchema"
 PARSED_ENVELOPE = "b2b.envelope"  # environ key: the front's parse of the request, for spyne
 _DECODED = "b2b.decoded"  # environ key: {element: bytes} of the binary parameters
 _XML_SPACE = str.maketrans("", "", " \t\r\n")
-_IDS = etree.XPath("//*[string(@id)]")  # what lxml's XMLID, spyne's parse, collects
 
 
 def soap_action(port_type: str, operation_name: str) -> str:
@@ -100,7 +99,8 @@ class WcfSoap11(Soap11):
         root = getattr(ctx.transport, "req_env", {}).pop(PARSED_ENVELOPE, None)
         if root is None:
             return super().create_in_document(ctx, charset)
-        ctx.in_document = root, {element.get("id"): element for element in _IDS(root)}
+        # the ids lxml's XMLID (spyne's parse) collects, for spyne's href resolution
+        ctx.in_document = root, {e.get("id"): e for e in root.iter(etree.Element) if e.get("id")}
 
     def validate_body(self, ctx, message):
         """Decode the operation's binary parameters and blank their text, then validate the rest."""
