@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from lxml import etree
 
-from raw_http import FramingError, RawConnection, RawResponse
+from raw_http import FramingError, RawConnection, RawResponse, request_bytes
 from server import running_server, wait_for
 from service_setup import PASSWORD, TNS, ServiceEnv
 
@@ -216,3 +216,13 @@ def test_keep_alive_across_several_calls(server) -> None:
         assert answer.version == "HTTP/1.1" and (answer.header("Connection") or "").lower() != "close"
     assert _la_number(answers[0]) == _la_number(answers[-1]) == "999"
     assert _fault_code(answers[1]) == "NotFound"
+
+
+def test_a_large_body_read_past_the_socket_buffer_leaves_the_next_pipelined_request_intact(server) -> None:
+    large = _envelope("<t:GetServerInfo/>" + " " * 200_000)
+    with _connect(server) as connection:
+        sent = [request_bytes("POST", STUDENT, _soap("GetServerInfo"), body, host=connection.host)
+                for body in (large, INFO, large)]
+        connection.sock.sendall(b"".join(head + body for head, body in sent))
+        answers = [connection.response("POST") for _ in sent]
+    assert [_la_number(answer) for answer in answers] == ["999", "999", "999"]

@@ -126,13 +126,24 @@ def _arrived_reader(stream) -> Callable[[int], bytes]:
 
     cheroot's body of known length reads whole chunks from a buffered socket file, so a client
     sending a byte at a time would never let a deadline be checked; its file reads what is there.
+    That file (pure-Python ``_pyio``) hands out at most its 8 KiB buffer per read: once its
+    buffer is empty, this reads from the socket itself, as much as has arrived up to ``size``
+    (never past the body, so the next request on the connection stays in the file).
     """
     buffered, remaining = getattr(stream, "rfile", None), getattr(stream, "remaining", None)
     if not hasattr(buffered, "read1") or not isinstance(remaining, int):
         return stream.read
+    socket_file = getattr(buffered, "raw", None)
+    emptied = False
 
     def read(size: int) -> bytes:
-        data = buffered.read1(min(size, stream.remaining)) if stream.remaining > 0 else b""
+        nonlocal emptied
+        wanted = min(size, stream.remaining)
+        if wanted <= 0:
+            return b""
+        data = socket_file.read(wanted) if emptied else buffered.read1(wanted)
+        # read1 returns less than asked only once it has handed out all it had buffered
+        emptied = emptied or (socket_file is not None and len(data) < wanted)
         stream.remaining -= len(data)
         return data
     return read

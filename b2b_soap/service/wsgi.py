@@ -25,6 +25,7 @@ import re
 import threading
 import time
 from base64 import b64decode
+from types import SimpleNamespace
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -32,6 +33,7 @@ from typing import Any, Callable, Iterable
 from lxml import etree
 from spyne import Application
 from spyne import const as spyne_const
+from spyne.model import complex as spyne_complex
 from spyne.model.binary import BINARY_ENCODING_BASE64, binary_decoding_handlers
 from spyne.server.wsgi import WsgiApplication
 from sqlalchemy import func, select, text
@@ -54,7 +56,7 @@ from .refusals import Refusal, fault as _fault, plain as _plain
 from .runtime import PRINCIPAL_KEY, Principal, Runtime, la_gate, school_gate
 from .school import PORT_TYPE, B2BStudentService
 from .types import TNS
-from .wcf import build_wsdl, make_application, operation_names, soap_action
+from .wcf import PARSED_ENVELOPE, build_wsdl, make_application, operation_names, soap_action
 
 __all__ = ["Endpoint", "B2BWsgiApp", "make_wsgi_app", "framed", "WEB_PATH", "STUDENT_PATH", "ADMIN_PATH", "METRICS_PATH",
            "quiet_spyne_logs"]
@@ -87,15 +89,18 @@ def _from_base64(value: str) -> tuple[bytes]:
 
 
 def lighten_spyne() -> None:
-    """Two costs spyne adds to every upload, about half the CPU of receiving one (bench/soap_upload_load.py).
+    """Three costs spyne adds to every upload, about half the CPU of receiving one (bench/soap_upload_load.py).
 
     - After a call, once a second, a full ``gc.collect()`` for the descriptors of files it
       spools (we spool none): on a server holding a population index every request thread waits
       for it, 140 ms each time under the 2,000-pupil upload load.
     - Its base64 decoder joins the element text (a str, for SOAP) character by character
       before decoding it.
+    - Each request and response message it instantiates formats the whole call stack (reading
+      every frame's source line) for a debug log line, whatever the log level.
     """
     spyne_const.MIN_GC_INTERVAL = float("inf")
+    spyne_complex.traceback = SimpleNamespace(format_stack=lambda: [])  # its only use of traceback
     binary_decoding_handlers[BINARY_ENCODING_BASE64] = _from_base64
 
 
@@ -151,8 +156,8 @@ def _mandatory(element: etree._Element) -> bool:
     return False
 
 
-def _parse_envelope(body: bytes) -> tuple[etree._Element | None, etree._Element]:
-    """(Header or None, the operation element) of a SOAP 1.1 request, or a Refusal."""
+def _parse_envelope(body: bytes) -> tuple[etree._Element, etree._Element | None, etree._Element]:
+    """(Envelope, Header or None, the operation element) of a SOAP 1.1 request, or a Refusal."""
     check_encoding(body[:512])
     try:
         root = etree.fromstring(body, etree.XMLParser(**SAFE_XML))
@@ -178,7 +183,7 @@ def _parse_envelope(body: bytes) -> tuple[etree._Element | None, etree._Element]
             if isinstance(entry.tag, str) and _mandatory(entry) and entry.tag != f"{{{WSSE_NS}}}Security":
                 raise _fault("ValidationFailed", f"header {entry.tag} is not understood",
                              soap_code="MustUnderstand", typed=False)
-    return header, children[0]
+    return root, header, children[0]
 
 
 class B2BWsgiApp:
@@ -273,7 +278,7 @@ class B2BWsgiApp:
             return self._call(endpoint, environ, body.read_rest(), principal)
 
     def _call(self, endpoint: Endpoint, environ: dict, body: bytes, principal: Principal):
-        header, call = _parse_envelope(body)
+        envelope, header, call = _parse_envelope(body)
         name = etree.QName(call)
         if name.namespace != TNS or name.localname not in endpoint.operations:
             raise _fault("ValidationFailed", f"unknown operation {name.localname!r} "
@@ -284,6 +289,7 @@ class B2BWsgiApp:
             raise _fault("ValidationFailed", f"SOAPAction {action!r} does not match the operation "
                                              f"{name.localname!r} in the body")
         environ[PRINCIPAL_KEY] = principal
+        environ[PARSED_ENVELOPE] = envelope  # spyne reads this tree, not the body again
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         captured: dict[str, Any] = {}
