@@ -57,7 +57,9 @@ def _instrument() -> None:
     from b2b_soap.matching import _coding, blocking, index
     from b2b_soap.processing import population
     _timed(population, "_coded_with_postgresql", lambda *a: "read (query + coding)")
-    _timed(_coding.Coder, "code_values", lambda *a: "  coding distinct values")
+    _timed(population, "_distinct_values", lambda *a: "  database: distinct values of each field")
+    _timed(population, "_positions", lambda *a: "  database: every person's positions among them")
+    _timed(_coding.Coder, "code_values", lambda *a: "  coding distinct values (alongside)")
     _timed(index.PopulationIndex, "subset", lambda *a: "carers' subset (keys + sort)")
     for owner in (index, blocking):
         if hasattr(owner, "block_keys"):
