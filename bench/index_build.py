@@ -40,8 +40,10 @@ STEPS: dict[str, float] = defaultdict(float)
 
 
 def _timed(owner, attr: str, step) -> None:
-    """Add the time of every call of ``owner.attr`` to ``STEPS[step(*args)]``."""
-    original = getattr(owner, attr)
+    """Add the time of every call of ``owner.attr`` (if the code timed has it) to ``STEPS[step(*args)]``."""
+    original = getattr(owner, attr, None)
+    if original is None:
+        return
 
     @wraps(original)
     def timed(*args, **kwargs):
@@ -62,8 +64,7 @@ def _instrument() -> None:
     _timed(_coding.Coder, "code_values", lambda *a: "  coding distinct values (alongside)")
     _timed(index.PopulationIndex, "subset", lambda *a: "carers' subset (keys + sort)")
     for owner in (index, blocking):
-        if hasattr(owner, "block_keys"):
-            _timed(owner, "block_keys", lambda rule, *a: f"keys {rule}")
+        _timed(owner, "block_keys", lambda rule, *a: f"keys {rule}")
     _timed(blocking.SortedBlocks, "__init__", lambda *a: "sorted blocks (all rules, both indexes)")
 
 
