@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from b2b_soap.matching import RECORD_FIELDS, MatchModel, PopulationIndex, Record, match_records
+from b2b_soap.matching.blocking import SortedBlocks
+from b2b_soap.processing.population import carer_settings
 from b2b_soap.synth import generate_population
 from tests.test_matching_rules import reference_model
 
@@ -151,6 +153,38 @@ def test_a_subset_proposes_what_an_index_of_those_persons_alone_does():
     alone = PopulationIndex([p for p, keep in zip(people, adults) if keep])
     assert len(part) == int(adults.sum())
     assert _candidates(part, _probes(people)) == _candidates(alone, _probes(people))
+
+
+def _rule_pairs(index: PopulationIndex, probes: list[Record]) -> dict[str, list[tuple[str, str]]]:
+    """Each rule's (probe, person) pairs in the order the index proposes them."""
+    batch = index.encode(probes)
+    return {rule: [(probes[i].id, index.ids[j]) for i, j in zip(*(side.tolist() for side in index.rule_pairs(rule, batch)))]
+            for rule in index.settings.blocking_rules}
+
+
+@pytest.mark.parametrize("changed_first", [False, True])
+def test_a_subset_with_rules_of_its_own_proposes_in_the_order_an_index_of_those_persons_does(changed_first):
+    people = _population(3000)
+    index = PopulationIndex(people)
+    if changed_first:  # rows changed since the sort: the subset sorts its own blocks
+        index.add([replace(people[5], surname="Quennell"), replace(people[8], postcode="ZZ9 9ZZ")])
+        people[5], people[8] = replace(people[5], surname="Quennell"), replace(people[8], postcode="ZZ9 9ZZ")
+    adults = np.array([p.dob is not None and p.dob.year < 2000 for p in people])
+    carers = carer_settings(index.settings)
+    settings = replace(carers, blocking_rules=(*carers.blocking_rules, "forename_phonetic+surname_phonetic"))
+    part = index.subset(adults, settings)
+    alone = PopulationIndex([p for p, keep in zip(people, adults) if keep], settings)
+    assert _rule_pairs(part, _probes(people)) == _rule_pairs(alone, _probes(people))
+
+
+@pytest.mark.parametrize("largest", [1 << 20, 1 << 62])
+def test_sorted_blocks_hold_the_rows_of_each_key_in_row_order(largest):
+    keys = np.random.default_rng(3).integers(0, 50, 10_000) * (largest // 50)
+    blocks = SortedBlocks(keys)
+    with_key = np.flatnonzero(keys)
+    assert blocks.rows.tolist() == with_key[np.argsort(keys[with_key], kind="stable")].tolist()
+    assert blocks.uniq.tolist() == sorted(set(keys.tolist()) - {0})
+    assert blocks.count.tolist() == [int((keys == key).sum()) for key in blocks.uniq.tolist()]
 
 
 def test_changed_lists_only_new_persons_and_persons_with_other_values():

@@ -12,7 +12,7 @@ from b2b_soap.db import IncomingRecord, MatchCandidate, session_scope
 from b2b_soap.matching import PopulationIndex
 from b2b_soap.operations.privacy import erase_person
 from b2b_soap.processing import worker as worker_module
-from b2b_soap.processing.population import PERSON_COLUMNS, LivePopulation, person_record
+from b2b_soap.processing.population import PERSON_COLUMNS, LivePopulation, age_on, carer_settings, person_record
 from b2b_soap.processing.worker import Worker
 from b2b_soap.synth import generate_population
 from processing_support import add_base, add_bystander, add_person, fresh_upn, pupil, upload_and_process
@@ -115,3 +115,6 @@ def test_the_population_read_from_the_database_is_coded_as_its_records_are(ctx):
 
     assert proposed(population.everyone) == proposed(PopulationIndex(records)) != set()
     assert sorted(population.everyone.ids) == sorted(r.id for r in records)
+    carers = [r for r in records if r.dob is None or age_on(r.dob, date.today()) >= 16]
+    alone = PopulationIndex(carers, carer_settings(population.everyone.settings))
+    assert proposed(population.carers) == proposed(alone) != set()

@@ -73,8 +73,21 @@ class PopulationIndex:
         part.row_of = dict(zip(part.ids, range(len(rows))))
         part.cols = {name: self.cols[name][rows] for name in FIELDS}
         part.active = np.ones(len(rows), bool)
-        part._rebuild()
+        part._rebuild(self._share_blocks(part, rows))
         return part
+
+    def _share_blocks(self, part: PopulationIndex, rows: np.ndarray) -> frozenset[str]:
+        """Give ``part`` (``rows`` of this index) the blocks of the rules it shares with this one, taken
+        in the order already sorted here; the rules so given. None while rows changed since the sort."""
+        if self._stale.any():
+            return frozenset()
+        shared = frozenset(part.settings.blocking_rules) & self._blocks.keys()
+        row_in_part = np.full(len(self.ids), -1, np.int64)
+        row_in_part[rows] = np.arange(len(rows))
+        for rule in shared:
+            part._keys[rule] = self._keys[rule][rows]
+            part._blocks[rule] = self._blocks[rule].part(part._keys[rule], row_in_part)
+        return shared
 
     def changed(self, records: Sequence[Record]) -> list[Record]:
         """Those of ``records`` that are new to this index or indexed with other coded values."""
@@ -150,9 +163,10 @@ class PopulationIndex:
                 self._stale[row] = True
                 self._blocks[rule].add_overlay(row, key)
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, fresh: frozenset[str] = frozenset()) -> None:
+        """Sort the blocks of every rule again, but those named ``fresh``."""
         coded = Coded(self.ids, self.cols)
-        for rule in {*self.settings.blocking_rules, *self._blocks}:
+        for rule in {*self.settings.blocking_rules, *self._blocks} - fresh:
             keys = np.where(self.active, block_keys(rule, coded, self.coder), 0)
             self._keys[rule] = keys
             self._blocks[rule] = SortedBlocks(keys)

@@ -87,27 +87,39 @@ def _coded_with_postgresql(conn: Connection, coder: Coder) -> Coded:
     here while the database packs every person's positions among them into one binary value, so a
     million persons never become ten million Python strings."""
     table = Person.__tablename__
-    distinct: dict[str, list] = {}
-    with conn.connection.driver_connection.cursor() as cursor:
-        for name in RECORD_FIELDS:
-            cursor.execute(f"CREATE TEMP TABLE distinct_{name} ON COMMIT DROP AS SELECT value, "
-                           f"(row_number() OVER ())::int4 AS position FROM "
-                           f"(SELECT DISTINCT {name} AS value FROM {table} WHERE {name} IS NOT NULL) AS found")
-            cursor.execute(f"ANALYZE distinct_{name}")
-            cursor.execute(f"SELECT value FROM distinct_{name} ORDER BY position")
-            distinct[name] = [None, *(value for value, in cursor.fetchall())]  # position 0: no value
-        row = " || ".join(["int8send(p.id)", *(f"int4send(COALESCE(distinct_{name}.position, 0))"
-                                              for name in RECORD_FIELDS)])
-        joins = " ".join(f"LEFT JOIN distinct_{name} ON distinct_{name}.value = p.{name}" for name in RECORD_FIELDS)
-        with ThreadPoolExecutor(1) as waiter:  # the database works while this thread codes
-            packed = waiter.submit(lambda: cursor.execute(
-                f"SELECT string_agg({row}, ''::bytea) FROM {table} AS p {joins}", binary=True).fetchone()[0])
-            codes = {name: coder.code_values(name, values) for name, values in distinct.items()}
-            rows = np.frombuffer(packed.result() or b"", _PERSON_POSITIONS)
+    with conn.connection.driver_connection.cursor() as cursor, ThreadPoolExecutor(1) as coding:
+        # a field's values are coded while the database finds the next field's, and the UPNs checked
+        # while it packs the positions; one thread, so the vocabularies fill in the order they always do
+        codes = {name: coding.submit(coder.code_values, name, _distinct_values(cursor, table, name))
+                 for name in RECORD_FIELDS}
+        coding.submit(coder.upns.valid_array)
+        rows = _positions(cursor, table)
         for name in RECORD_FIELDS:
             cursor.execute(f"DROP TABLE distinct_{name}")
+        codes = {name: found.result() for name, found in codes.items()}
     return coder.coded(list(map(str, rows["id"].tolist())),
                        {name: codes[name][rows[name].astype(np.intp)] for name in RECORD_FIELDS})
+
+
+def _distinct_values(cursor, table: str, name: str) -> list:
+    """A field's distinct values, numbered from 1 in the temporary table ``distinct_<name>``; position 0
+    of the list returned is no value."""
+    cursor.execute(f"CREATE TEMP TABLE distinct_{name} ON COMMIT DROP AS SELECT value, "
+                   f"(row_number() OVER ())::int4 AS position FROM "
+                   f"(SELECT DISTINCT {name} AS value FROM {table} WHERE {name} IS NOT NULL) AS found")
+    cursor.execute(f"ANALYZE distinct_{name}")
+    cursor.execute(f"SELECT value FROM distinct_{name} ORDER BY position")
+    return [None, *(value for value, in cursor.fetchall())]
+
+
+def _positions(cursor, table: str) -> np.ndarray:
+    """Every person's id and positions among the distinct values of each field (0: no value)."""
+    row = " || ".join(["int8send(p.id)", *(f"int4send(COALESCE(distinct_{name}.position, 0))"
+                                          for name in RECORD_FIELDS)])
+    joins = " ".join(f"LEFT JOIN distinct_{name} ON distinct_{name}.value = p.{name}" for name in RECORD_FIELDS)
+    packed = cursor.execute(f"SELECT string_agg({row}, ''::bytea) FROM {table} AS p {joins}",
+                            binary=True).fetchone()[0]
+    return np.frombuffer(packed or b"", _PERSON_POSITIONS)
 
 
 # One person as the database sends it: id (int8), then their position (int4) in each field's distinct
