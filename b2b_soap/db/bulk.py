@@ -70,7 +70,9 @@ def reserve_ids(conn: Connection, table: Table, count: int) -> list[int] | None:
     sequence (SQLite: the ids come with the insert)."""
     if conn.dialect.name != "postgresql":
         return None
-    return list(conn.execute(text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+    # the sequence is looked up once, not once per id
+    return list(conn.execute(text("WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(:table, 'id')::regclass AS seq) "
+                                  "SELECT nextval(seq) FROM s, generate_series(1, :n)"),
                              {"table": table.name, "n": count}).scalars())
 
 

@@ -7,14 +7,16 @@ leaves either nothing or one complete run, and the next claim starts again clean
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -204,9 +206,33 @@ def _reject(ctx: AppContext, claim: Claim, laestab: str, errors: list[FileError]
     return FileResult(claim.file_id, "Rejected", message=f"{len(errors)} errors")
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a file is processed.
+
+    A file makes tens of thousands of short-lived objects (records, outcomes, rows), freed by
+    reference count when it is done; collected while they live, the collector walks them a few
+    hundred times per file (40-90 ms of a 2,000-pupil file). Cycles among them wait for the next
+    collection after the file.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def process_claimed(ctx: AppContext, claim: Claim, live: LivePopulation | None = None,
                     today: date | None = None, phases: Phases | None = None) -> FileResult:
     """Process a file this worker has claimed; raises on failure (the caller decides what next)."""
+    with _collector_paused():
+        return _process_claimed(ctx, claim, live, today, phases)
+
+
+def _process_claimed(ctx: AppContext, claim: Claim, live: LivePopulation | None,
+                     today: date | None, phases: Phases | None) -> FileResult:
     started = time.perf_counter()
     phases = phases or Phases()
     live = live or live_population(ctx.engine)
