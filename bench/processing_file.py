@@ -69,8 +69,8 @@ def store(ctx: AppContext, pupils) -> str:
     return receipt.file_id
 
 
-def timed_process(ctx: AppContext, label: str, quiet: bool = False) -> tuple[float, float]:
-    """Process the next file; (seconds in the write step, seconds in all)."""
+def timed_process(ctx: AppContext, label: str, quiet: bool = False) -> tuple[dict[str, float], float]:
+    """Process the next file; (seconds in each step, seconds in all)."""
     started = time.perf_counter()
     result = process_next(ctx, "bench")
     elapsed = time.perf_counter() - started
@@ -78,16 +78,20 @@ def timed_process(ctx: AppContext, label: str, quiet: bool = False) -> tuple[flo
         print(f"{label}: {elapsed:.2f} s  status {result.status}  pupils {result.pupils}  matched {result.matched}  "
               f"unmatched {result.unmatched}  conflicts {result.conflicts}  peak RSS {peak_rss_mb():.0f} MB\n"
               f"  steps: {result.phases}")
-    return result.phases.seconds.get("write", 0.0), elapsed
+    return result.phases.seconds, elapsed
 
 
 def later_nights(ctx: AppContext, pupils, nights: int) -> None:
-    """The same pupils sent ``nights`` more times; the fastest and median file and write step."""
+    """The same pupils sent ``nights`` more times; the fastest and median file and write step, and the
+    median of each step."""
     files = [store(ctx, pupils) for _ in range(nights)]
-    writes, totals = zip(*(timed_process(ctx, file_id, quiet=True) for file_id in files))
+    steps, totals = zip(*(timed_process(ctx, file_id, quiet=True) for file_id in files))
+    writes = [seconds.get("write", 0.0) for seconds in steps]
     print(f"the same pupils {nights} more times: file fastest {min(totals):.2f} s, median "
           f"{statistics.median(totals):.2f} s; write step fastest {min(writes):.3f} s, median "
           f"{statistics.median(writes):.3f} s")
+    print("  median steps: " + " ".join(f"{step}={statistics.median(seconds.get(step, 0.0) for seconds in steps):.3f}s"
+                                        for step in steps[0]))
 
 
 def main() -> int:

@@ -1,6 +1,7 @@
 """Processing rules on small hand-made cases: GUID, UPN, demographics, findings, after a match."""
 from __future__ import annotations
 
+import gc
 from datetime import date, timedelta
 
 import pytest
@@ -9,8 +10,10 @@ from sqlalchemy import func, select
 from b2b_soap.defaults import set_default
 from b2b_soap.db import (CacheEntry, CarerLink, Conflict, Enrolment, Finding, IncomingRecord, MatchCandidate,
                          PersonIdentifier, VirtualFile, session_scope)
+from b2b_soap.files import claim_next
+from b2b_soap.processing.run import process_claimed
 from processing_support import (add_base, add_bystander, add_person, address, contact, fresh_upn, get_person, pupil,
-                                upload_and_process)
+                                upload, upload_and_process)
 
 HOME = dict(address="12 High Street", town="Exampleton", postcode="EX1 2AB")
 
@@ -234,6 +237,45 @@ def test_contacts_match_carers_only_at_or_above_carer_min(ctx, base_id):
         link = session.get(CarerLink, (child, teen))
         assert (link.relationship, link.parental_responsibility, link.priority) == ("PAM", True, 1)
 
+
+
+def test_a_carer_link_sent_again_unchanged_keeps_its_row_and_a_changed_one_is_updated(ctx, base_id):
+    mum = add_person(ctx, forename="Kerry", surname="Doyle", dob=date(1985, 1, 1), gender="F", **HOME)
+    child = add_person(ctx, forename="Finn", surname="Doyle", dob=date(2016, 2, 2), gender="M", **HOME)
+    carer = contact("Kerry", "Doyle", relationship="PAM")
+
+    def link():
+        with session_scope(ctx.sessions) as session:
+            found = session.get(CarerLink, (child, mum))
+            return found.relationship, found.updated_at
+
+    def send(relationship):
+        kid = pupil("Finn", "Doyle", date(2016, 2, 2), guid="6f1c2b7e-3d4a-4b8e-9c1d-2a7e5f0b9c11",
+                    contacts=[contact("Kerry", "Doyle", guid=carer.sims_guid, relationship=relationship)])
+        upload_and_process(ctx, base_id, [kid])
+
+    send("PAM")
+    first = link()
+    send("PAM")
+    assert link() == first
+    send("MUM")
+    assert link()[0] == "MUM" and link()[1] > first[1]
+
+
+def test_no_cyclic_garbage_collection_while_a_file_is_processed(ctx, base_id):
+    add_person(ctx, forename="Finn", surname="Doyle", dob=date(2016, 2, 2), gender="M", **HOME)
+    upload(ctx, base_id, [pupil("Finn", "Doyle", date(2016, 2, 2), contacts=[contact("Kerry", "Doyle")])
+                          for _ in range(50)])
+    with session_scope(ctx.sessions) as session:
+        claim = claim_next(session, "worker")
+    collections = []
+    gc.collect()
+    gc.callbacks.append(lambda phase, info: phase == "start" and collections.append(info["generation"]))
+    try:
+        assert process_claimed(ctx, claim).status == "Processed"
+    finally:
+        gc.callbacks.pop()
+    assert len(collections) <= 1 and gc.isenabled()  # at most one, when the collector is back on after the file
 
 def test_two_pupils_of_one_file_never_take_the_same_person(ctx, base_id):
     person = add_person(ctx, forename="Evie", surname="Lloyd", dob=date(2015, 10, 10), gender="F", **HOME)

@@ -3,7 +3,7 @@ from .accounts import PERSON_ERASED, AuditEntry, Base, Group, GroupMember, Group
 from .attainment import (Aspect, AspectHierarchy, AttainmentImport, AttainmentResult, HierarchyAspect,
                          SuspenseItem)
 from .base import Model, utcnow
-from .bulk import bulk_insert, bulk_upsert, copy_rows, in_lists, one_of
+from .bulk import bulk_insert, bulk_upsert, copy_rows, in_lists, one_of, reserve_ids
 from .engine import is_sqlite, make_engine, make_sessionmaker, normalise_url, session_scope, upgrade
 from .files import Download, FilePart, QueueEntry, VirtualFile
 from .incoming import CacheEntry, Conflict, Finding, IncomingRecord, MatchCandidate, MatchModelRow
@@ -12,7 +12,7 @@ from .scheduling import Alert, JobRun, MaintenanceJob, ScheduledTask
 
 __all__ = [
     "Model", "utcnow", "make_engine", "make_sessionmaker", "session_scope", "upgrade", "normalise_url",
-    "is_sqlite", "bulk_insert", "bulk_upsert", "copy_rows", "in_lists", "one_of",
+    "is_sqlite", "bulk_insert", "bulk_upsert", "copy_rows", "in_lists", "one_of", "reserve_ids",
     "Base", "User", "Group", "GroupMember", "GroupPermission", "SystemDefault", "Licence", "AuditEntry", "PERSON_ERASED",
     "WebSession", "VirtualFile", "FilePart", "QueueEntry", "Download", "Person", "PersonIdentifier",
     "CarerLink", "Enrolment", "IncomingRecord", "MatchCandidate", "Finding", "Conflict", "CacheEntry",

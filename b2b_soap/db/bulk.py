@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator, Sequence
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import JSON, ColumnElement, Connection, Table, any_, bindparam, insert, or_
+from sqlalchemy import JSON, ColumnElement, Connection, Table, any_, bindparam, insert, or_, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-__all__ = ["bulk_insert", "bulk_upsert", "copy_rows", "in_lists", "one_of"]
+__all__ = ["bulk_insert", "bulk_upsert", "copy_rows", "in_lists", "one_of", "reserve_ids"]
 
 # Values in one IN list: a whole transfer file's GUIDs or persons in one query, well under
 # SQLite's limit of 32766 parameters.
@@ -63,6 +63,17 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     json = {name for name in names if isinstance(table.c[name].type, JSON)}
     copy_rows(conn, table, [*names, *defaults],
               ([*(Jsonb(row[n]) if n in json else row[n] for n in names), *defaults.values()] for row in rows))
+
+
+def reserve_ids(conn: Connection, table: Table, count: int) -> list[int] | None:
+    """``count`` new ids of ``table`` from its sequence, in one statement; None where there is no
+    sequence (SQLite: the ids come with the insert)."""
+    if conn.dialect.name != "postgresql":
+        return None
+    # the sequence is looked up once, not once per id
+    return list(conn.execute(text("WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(:table, 'id')::regclass AS seq) "
+                                  "SELECT nextval(seq) FROM s, generate_series(1, :n)"),
+                             {"table": table.name, "n": count}).scalars())
 
 
 def _defaults(table: Table, given: Sequence[str]) -> dict[str, Any]:

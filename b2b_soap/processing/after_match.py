@@ -27,6 +27,7 @@ __all__ = ["MatchedRecord", "AfterMatch", "PERSON_FIELDS", "same_value", "person
 
 PERSON_FIELDS = ("upn", "forename", "middle_names", "surname", "preferred_surname", "dob", "gender",
                  "address", "town", "postcode", "uprn", "phone", "email")
+_CARER_VALUES = ("relationship", "parental_responsibility", "priority")
 
 
 @dataclass
@@ -177,10 +178,13 @@ class AfterMatch:
         self._upsert(PersonIdentifier,
                [{"base_id": self.base_id, "sims_guid": m.sims_guid, "person_id": m.person_id, "created_at": self.now}
                 for m in matches if m.sims_guid], ("base_id", "sims_guid"), unless_same=("person_id",))
+        # rewritten every time: source_file_id names the last file that carried the enrolment (undo removes
+        # the enrolment of the files it undoes)
         self._upsert(Enrolment,
                [{"person_id": m.person_id, "base_id": self.base_id, **m.enrolment, "source_file_id": self.file_id,
                  "updated_at": self.now} for m in matches if m.enrolment is not None], ("person_id", "base_id"))
+        # a link's updated_at is when its values last changed: a link sent again unchanged keeps its row
         self._upsert(CarerLink,
                [{"child_id": m.child_id, "carer_id": m.person_id, **m.carer, "updated_at": self.now}
                 for m in matches if m.child_id is not None and m.carer is not None and m.child_id != m.person_id],
-               ("child_id", "carer_id"))
+               ("child_id", "carer_id"), unless_same=_CARER_VALUES)
