@@ -47,6 +47,16 @@ def test_expired(vendor):
     assert _reason(_key(vendor, expires=TODAY - timedelta(days=1)), vendor[1]) == "expired"
 
 
+def test_a_key_verified_before_is_checked_again_for_expiry_la_and_public_key(vendor, tmp_path):
+    key = _key(vendor, expires=TODAY)
+    assert verify_licence(key, vendor[1], "999", TODAY).expires == TODAY
+    with pytest.raises(LicenceError) as excinfo:
+        verify_licence(key, vendor[1], "999", TODAY + timedelta(days=1))
+    assert excinfo.value.reason == "expired"
+    assert _reason(key, vendor[1], la="998") == "wrong-la"
+    assert _reason(key, generate_keypair(tmp_path / "other.pem")) == "tampered"
+
+
 def test_wrong_la(vendor):
     assert _reason(_key(vendor, la="888"), vendor[1]) == "wrong-la"
 

@@ -12,7 +12,8 @@ from ..errors import NotLicensed, ValidationFailed
 from ..security import audit
 from .keys import B2B_ATTAINMENT, B2B_STUDENT, PULSE, LicenceError, LicenceInfo, verify_licence
 
-__all__ = ["install_licence", "current_licence", "require_features", "ATTAINMENT_FEATURES"]
+__all__ = ["install_licence", "current_licence", "require_features", "ATTAINMENT_FEATURES",
+           "ACTIVE_LICENCE_KEY", "licence_of", "licensed"]
 
 ATTAINMENT_FEATURES = (B2B_STUDENT, PULSE, B2B_ATTAINMENT)
 
@@ -31,9 +32,13 @@ def install_licence(session: Session, settings: Settings, actor: str, key: str) 
     return info
 
 
-def current_licence(session: Session, settings: Settings, today: date | None = None) -> LicenceInfo | None:
-    """The active licence, re-verified now (expiry, public key, LA); None if there is no valid one."""
-    key = session.scalar(select(Licence.key).where(Licence.active.is_(True)).order_by(Licence.id.desc()))
+_ACTIVE_KEY = select(Licence.key).where(Licence.active.is_(True)).order_by(Licence.id.desc()).limit(1)
+# The key of the active licence (NULL without one), for a caller to select with other columns.
+ACTIVE_LICENCE_KEY = _ACTIVE_KEY.scalar_subquery()
+
+
+def licence_of(key: str | None, settings: Settings, today: date | None = None) -> LicenceInfo | None:
+    """What an installed key grants, verified now (expiry, public key, LA); None if it is not valid."""
     if key is None:
         return None
     try:
@@ -42,9 +47,18 @@ def current_licence(session: Session, settings: Settings, today: date | None = N
         return None
 
 
+def current_licence(session: Session, settings: Settings, today: date | None = None) -> LicenceInfo | None:
+    """The active licence, re-verified now (expiry, public key, LA); None if there is no valid one."""
+    return licence_of(session.scalar(_ACTIVE_KEY), settings, today)
+
+
 def require_features(session: Session, settings: Settings, *features: str) -> LicenceInfo:
     """The current licence if it has every feature; otherwise NotLicensed saying what is missing."""
-    info = current_licence(session, settings)
+    return licensed(current_licence(session, settings), *features)
+
+
+def licensed(info: LicenceInfo | None, *features: str) -> LicenceInfo:
+    """``info`` if it is a licence with every feature; otherwise NotLicensed saying what is missing."""
     if info is None:
         raise NotLicensed("this server has no valid B2B Student licence; ask the LA to install one")
     missing = [f for f in features if f not in info.features]

@@ -7,6 +7,7 @@ signature covers the exact payload bytes. See docs/licences.md.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -110,6 +111,20 @@ def _parse(key: str) -> tuple[bytes, bytes]:
 
 def verify_licence(key: str, public_key_b64: str, la_number: str, today: date | None = None) -> LicenceInfo:
     """Check signature, LA and expiry; raise LicenceError saying which check failed."""
+    info = _signed_for(key.strip(), public_key_b64, la_number)
+    if info.expires < (today or date.today()):
+        raise LicenceError("expired", f"licence key expired on {info.expires.isoformat()}")
+    return info
+
+
+@functools.lru_cache(maxsize=16)
+def _signed_for(key: str, public_key_b64: str, la_number: str) -> LicenceInfo:
+    """The key's content once its signature and LA check out.
+
+    Remembered per key, public key and LA (the same inputs always give the same answer, and a
+    refusal raises, so is never remembered): the gate of every request reads the installed key,
+    and verifying its signature again would cost each one about 0.4 ms. Expiry is not decided here.
+    """
     payload, signature = _parse(key)
     try:
         _public_key(public_key_b64).verify(signature, payload)
@@ -124,6 +139,4 @@ def verify_licence(key: str, public_key_b64: str, la_number: str, today: date | 
         raise LicenceError("malformed", "licence key payload is malformed") from None
     if info.la_number != la_number:
         raise LicenceError("wrong-la", f"licence key is for LA {info.la_number}, this server is LA {la_number}")
-    if info.expires < (today or date.today()):
-        raise LicenceError("expired", f"licence key expired on {info.expires.isoformat()}")
     return info

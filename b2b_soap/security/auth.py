@@ -15,26 +15,27 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import alerts, metrics
 from ..config import Settings
 from ..db import User, session_scope, utcnow
-from ..errors import AccountLocked, AuthenticationFailed
+from ..errors import AccountLocked, AuthenticationFailed, B2BError
 from .audit import audit
 from .lockout import is_locked, record_failure, record_success
 from .passwords import hash_password, verify_password
 
 __all__ = ["Credentials", "HttpBasic", "UsernameToken", "CHECKERS", "find_credentials", "authenticate",
-           "VerificationCache", "WSSE_NS", "PASSWORD_TEXT"]
+           "admit", "VerificationCache", "WSSE_NS", "PASSWORD_TEXT"]
 
 WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 PASSWORD_TEXT = ("http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
                  "#PasswordText")
+Admitted = TypeVar("Admitted")
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ def _dummy_hash() -> str:
     return hash_password("not a real password, only here to spend the same time")
 
 _DEFAULT_CACHE = VerificationCache()
+_USER_NAMED = select(User).where(User.username == bindparam("username"))  # built once: every request reads it
 _CHANNELS = {"token": "soap", "basic": "basic", "web": "web"}  # metrics label per credential scheme
 
 
@@ -158,22 +160,37 @@ def _locked(session: Session, user: User, credentials: Credentials, settings: Se
                        f"unlock it: b2b-soap user unlock {user.username}")
 
 
+def _signed_in(user: User, now: datetime) -> None:
+    """Record the success, at most once a minute: no write per busy request."""
+    if user.failed_logins or user.last_login_at is None or (now - user.last_login_at).total_seconds() > 60:
+        record_success(user, now)
+
+
 def authenticate(sessions: sessionmaker[Session], settings: Settings, credentials: Credentials,
                  cache: VerificationCache | None = None, now: datetime | None = None) -> User:
-    """The user the credentials belong to.
+    """The user the credentials belong to: :func:`admit` with a gate that lets every user in."""
+    return admit(sessions, settings, credentials, lambda _session, user: user, cache, now)
 
-    Failures are counted for lockout and audited in their own committed transaction; the failure
-    that locks the account also raises the alert *Account locked*.
+
+def admit(sessions: sessionmaker[Session], settings: Settings, credentials: Credentials,
+          gate: Callable[[Session, User], Admitted], cache: VerificationCache | None = None,
+          now: datetime | None = None) -> Admitted:
+    """What ``gate(session, user)`` returns for the user the credentials belong to.
+
+    The gate runs in the sign-in's transaction, so a request pays for one. Failures are counted
+    for lockout and audited, and committed whatever the gate then decides; the failure that
+    locks the account also raises the alert *Account locked*.
 
     Raises:
         AuthenticationFailed: unknown user or wrong password (the same answer for both).
         AccountLocked: the account is locked (however good the password).
+        B2BError: the gate's refusal.
     """
     cache = cache or _DEFAULT_CACHE
     now = now or utcnow()
-    error: Exception | None = None
+    error: B2BError | None = None
     with session_scope(sessions) as session:
-        user = session.scalar(select(User).where(User.username == credentials.username))
+        user = session.scalar(_USER_NAMED, {"username": credentials.username})
         # verified before the lock is looked at, so a locked account costs the time of any other
         verified = cache.verify(credentials.username, credentials.password,
                                 user.password_hash if user else _dummy_hash())
@@ -186,8 +203,12 @@ def authenticate(sessions: sessionmaker[Session], settings: Settings, credential
             error = AuthenticationFailed("the user name or password is not correct")
             if user is not None and is_locked(user, now):
                 error = AccountLocked("the account is now locked after repeated failed sign-ins")
-        elif user.failed_logins or user.last_login_at is None or (now - user.last_login_at).total_seconds() > 60:
-            record_success(user, now)  # written at most once a minute: no write per busy request
+        else:
+            _signed_in(user, now)
+            try:
+                admitted = gate(session, user)
+            except B2BError as exc:
+                error = exc
     if error is not None:
         raise error
-    return user
+    return admitted

@@ -1,14 +1,15 @@
 """Process permissions granted to groups, and the rules that gate school and LA users."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Exists, exists, select
 from sqlalchemy.orm import Session
 
 from ..db import Base, GroupMember, GroupPermission, User
 from ..errors import BaseNotEnabled, PermissionDenied
 
 __all__ = ["SCHOOL_PROCESSES", "LA_PROCESSES", "LEVELS", "user_permissions", "check_school_access",
-           "la_refusal", "check_la_access", "UNMATCHED", "CONFLICTS", "REPORTS", "ADMINISTRATION"]
+           "la_refusal", "check_la_access", "school_grants", "UNMATCHED", "CONFLICTS", "REPORTS",
+           "ADMINISTRATION"]
 
 B2BS_IMPORT_EXPORT = "B2BS Import/Export"
 IMPORT_EXPORT_DATA = "Import/Export data"
@@ -34,6 +35,15 @@ def user_permissions(session: Session, user_id: int) -> dict[str, str]:
         if LEVELS.index(level) > LEVELS.index(best.get(process, "None")):
             best[process] = level
     return best
+
+
+def school_grants(user_id: ColumnElement[int]) -> list[Exists]:
+    """One boolean column per school process: whether the user's groups grant it Read-Write.
+
+    ``user_id`` is a column of the enclosing query (``User.id``) or a bound parameter."""
+    return [exists().where(GroupPermission.group_id == GroupMember.group_id, GroupMember.user_id == user_id,
+                           GroupPermission.process == process, GroupPermission.level == "Read-Write")
+            for process in SCHOOL_PROCESSES]
 
 
 def check_school_access(user: User, base: Base | None, permissions: dict[str, str]) -> None:

@@ -34,7 +34,7 @@ class TrustedProxies:
         return any(peer in network for network in self.networks)
 
     def __call__(self, environ: dict, start_response: Callable):
-        if self._trusted(environ.get("REMOTE_ADDR", "")):
+        if self.networks and self._trusted(environ.get("REMOTE_ADDR", "")):
             return self.fixed(environ, start_response)
         for name in _FORWARDED:  # so no part of the app can read them by mistake
             environ.pop(name, None)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..context import AppContext
 from ..db import Base, User
 from ..errors import PermissionDenied
-from ..licensing import B2B_STUDENT, require_features
-from ..security import check_school_access, user_permissions
+from ..licensing import ACTIVE_LICENCE_KEY, B2B_STUDENT, licence_of, licensed, require_features
+from ..security import SCHOOL_PROCESSES, check_school_access, school_grants
 from ..security.auth import VerificationCache
 from ..files import FileStore
 
@@ -54,11 +55,16 @@ def principal(spyne_ctx) -> Principal:
     return spyne_ctx.transport.req_env[PRINCIPAL_KEY]
 
 
+_SCHOOL_GATE = (select(Base, ACTIVE_LICENCE_KEY, *school_grants(User.id)).select_from(User)
+                .outerjoin(Base, Base.id == User.base_id).where(User.id == bindparam("user_id")))
+
+
 def school_gate(session: Session, ctx: AppContext, user: User) -> Principal:
-    """Licence, then the base flag, then group permissions (DESIGN "Permissions")."""
-    require_features(session, ctx.settings, B2B_STUDENT)
-    base = session.get(Base, user.base_id) if user.base_id is not None else None
-    check_school_access(user, base, user_permissions(session, user.id))
+    """Licence, then the base flag, then group permissions (DESIGN "Permissions"), read in one query."""
+    base, licence_key, *granted = session.execute(_SCHOOL_GATE, {"user_id": user.id}).one()
+    licensed(licence_of(licence_key, ctx.settings), B2B_STUDENT)
+    check_school_access(user, base, {process: "Read-Write" for process, read_write
+                                     in zip(SCHOOL_PROCESSES, granted) if read_write})
     return Principal(user.id, user.username, user.kind, base.id, base.laestab)
 
 

@@ -45,7 +45,7 @@ from ..db import QueueEntry, User, session_scope
 from ..errors import AuthenticationFailed, B2BError
 from ..licensing import current_licence
 from ..logging_setup import new_request_id
-from ..security.auth import WSSE_NS, authenticate, find_credentials
+from ..security.auth import WSSE_NS, admit, find_credentials
 from ..web import make_web_app
 from .addresses import HostNotAllowed, ServiceAddress
 from .admin import ADMIN_PORT_TYPE, ADMIN_SERVICE_NAME, ADMIN_SERVICES
@@ -310,12 +310,14 @@ class B2BWsgiApp:
         if credentials is None:
             raise _plain("401 Unauthorized", "credentials needed: HTTP Basic or a WS-Security UsernameToken",
                          challenge)
-        try:
-            user = authenticate(self.runtime.ctx.sessions, self.settings, credentials,
-                                self.runtime.verifications)
+
+        def gate(session, user: User) -> Principal:
             environ["b2b.username"] = user.username
-            with session_scope(self.runtime.ctx.sessions) as session:
-                return endpoint.gate(session, self.runtime.ctx, session.merge(user, load=False))
+            return endpoint.gate(session, self.runtime.ctx, user)
+
+        try:
+            return admit(self.runtime.ctx.sessions, self.settings, credentials, gate,
+                         self.runtime.verifications)
         except AuthenticationFailed:
             if credentials.scheme == "basic":
                 raise _plain("401 Unauthorized", "the user name or password is not correct", challenge) from None
