@@ -7,17 +7,22 @@ Every mutant of the four packages is too many to run (about 10,000, each against
 reach it), so a seeded uniform sample of them is run and the score is given with its 95% Wilson
 interval, overall and per package.
 
-Which tests a mutant is run against comes from a coverage run with one context per test (make it
-once, on PostgreSQL so its cases count too):
+Which tests a mutant is run against comes from a coverage run with one context per test, made
+once (about 30 minutes; with B2B_SOAP_TEST_DATABASE_URL set so the PostgreSQL cases count too):
 
-    COVERAGE_FILE=/tmp/mut/.coverage B2B_SOAP_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test \\
-        .venv/bin/python -m pytest -p no:cacheprovider --cov=b2b_soap --cov-context=test --cov-report= \\
-        --junitxml=/tmp/mut/junit.xml tests
+    .venv/bin/python bench/mutation_sample.py --make-coverage /tmp/mut
+
+It measures the test process and every process a test starts (the servers, the console script):
+a hook in the venv, present only for that run, starts coverage in each child, which records the
+test that started it (``PYTEST_CURRENT_TEST``). Then:
+
+    .venv/bin/python bench/mutation_sample.py --coverage /tmp/mut/.coverage --junit /tmp/mut/junit.xml
 
 A mutant runs the tests that executed its lines, fastest first, stopping at the first failure. A
 mutant of a line run only at import (a constant, a signature) runs the tests that reach its module.
-Lines run only in a child process (``serve --workers``, the scheduler's kill tests) have no
-context, so their mutants count as survivors: the score is a lower bound.
+A mutant inside an annotation of a module with ``from __future__ import annotations`` is
+equivalent by construction and left out of the score. A child process killed by a signal saves no
+coverage, so what only it ran counts as reached by no test: the score is a lower bound.
 
 Each job mutates its own copy of the checkout, never the working tree. Results go to
 ``bench/mutation-results/sample-SEED.json`` (run again to resume); the survivors are printed with
@@ -51,6 +56,24 @@ RESULTS = ROOT / "bench" / "mutation-results"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 MAX_TESTS = 150  # per mutant, the fastest of those that reach it
 TIMEOUT = 900.0
+
+
+def make_coverage(out: Path) -> int:
+    """Run the whole suite under coverage, one context per test, children included."""
+    out.mkdir(parents=True, exist_ok=True)
+    common = f"[run]\nsource = b2b_soap\nparallel = true\nsigterm = true\ndata_file = {out}/.coverage\n"
+    (out / "covrc").write_text(common)
+    (out / "covrc-child").write_text(common + "context = ${PYTEST_CURRENT_TEST}\n")
+    hook = Path(subprocess.run([PYTHON, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip()) / "zz_b2b_mutation_coverage.pth"
+    hook.write_text("import coverage; coverage.process_startup()\n")
+    try:
+        return subprocess.run([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--cov=b2b_soap",
+                               f"--cov-config={out}/covrc", "--cov-context=test", "--cov-report=",
+                               f"--junitxml={out}/junit.xml", "tests"], cwd=ROOT,
+                              env={**os.environ, "COVERAGE_PROCESS_START": str(out / "covrc-child")}).returncode
+    finally:
+        hook.unlink()
 
 
 def mutants(packages: list[str]) -> list[MutationSpec]:
@@ -108,13 +131,13 @@ def data_root(filename: str) -> str:
 
 
 def durations(junit: str) -> dict[str, float]:
-    """Seconds per test id, from pytest's JUnit XML."""
+    """Seconds per test id that passed, from pytest's JUnit XML (a test that fails unmutated kills nothing)."""
     found = {}
     for case in ET.parse(junit).iter("testcase"):
         parts = case.get("classname", "").split(".")  # "tests.test_x" or "tests.test_x.TestClass"
         for split in range(len(parts), 0, -1):
             module = "/".join(parts[:split]) + ".py"
-            if (ROOT / module).exists():
+            if (ROOT / module).exists() and not len(case):  # no failure, error or skip element
                 found["::".join([module, *parts[split:], case.get("name")])] = float(case.get("time", 0))
                 break
     return found
@@ -127,7 +150,7 @@ def chosen_tests(spec: MutationSpec, by_line, by_module, seconds: dict[str, floa
         return []  # never executed, not even at import
     if not reached:  # run at import only
         reached = by_module.get(str(spec.module_path), set())
-    return sorted(reached, key=lambda t: (seconds.get(t, 60.0), t))[:MAX_TESTS]
+    return sorted((t for t in reached if t in seconds), key=lambda t: (seconds[t], t))[:MAX_TESTS]
 
 
 def _copy_checkout(into: Path) -> Path:
@@ -156,14 +179,36 @@ def run_one(spec: MutationSpec, tests: list[str]) -> dict:
         return {"outcome": "survived", "why": "no test reaches it", "diff": "", "tests": 0}
     args = Path(tempfile.mkstemp(suffix=".args")[1])
     args.write_text("\n".join(tests))
-    command = f"{PYTHON} -m pytest -x -q -p no:cacheprovider -p no:randomly @{args}"
+    command = f"{PYTHON} -m pytest -x -q -rfE -p no:cacheprovider @{args}"
     result = mutate_and_test([spec], command, TIMEOUT)
     args.unlink()
     outcome = {TestOutcome.KILLED: "killed", TestOutcome.SURVIVED: "survived"}.get(result.test_outcome, "incompetent")
     if result.worker_outcome.name == "NO_TEST":
         outcome = "no mutation"
-    return {"outcome": outcome, "diff": result.diff or "", "tests": len(tests),
+    return {"outcome": outcome, "diff": result.diff or "", "tests": len(tests), "killer": _killer(result.output or ""),
             "why": "" if outcome != "incompetent" else (result.output or "")[-2000:]}
+
+
+def _killer(output: str) -> str:
+    """The test that failed first, from pytest's short summary."""
+    for line in output.splitlines():
+        if line.startswith(("FAILED ", "ERROR ")):
+            return line.split()[1]
+    return ""
+
+
+def unsteady_killers(results: dict[str, dict]) -> set[str]:
+    """The tests that killed a mutant and fail on the code unmutated too (run once, in a copy)."""
+    killers = sorted({r["killer"] for r in results.values() if r.get("killer")})
+    if not killers:
+        return set()
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = _copy_checkout(Path(scratch))
+        args = copy / "killers.args"
+        args.write_text("\n".join(killers))
+        output = subprocess.run([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE", f"@{args}"], cwd=copy,
+                                env={**os.environ, "PYTHONPATH": str(copy)}, capture_output=True, text=True).stdout
+    return {_killer(line) for line in output.splitlines() if line.startswith(("FAILED ", "ERROR "))}
 
 
 def wilson(killed: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -187,23 +232,30 @@ def report(results: dict[str, dict]) -> None:
         if result["outcome"] == "survived":
             print(f"--- survived: {name} ({result['why'] or str(result['tests']) + ' tests'})\n{result['diff']}")
     print(f"{'package':<12} {'mutants':>8} {'killed':>7} {'score':>7}  95% interval")
-    print(f"left out as equivalent (annotations): {len(by_package.pop('equivalent', []))}")
+    print(f"left out as equivalent (annotations): {len(by_package.pop('equivalent', []))}; killed only by a test "
+          f"that fails unmutated too: {sum(r['outcome'] == 'unsteady' for r in results.values())}; "
+          f"incompetent: {sum(r['outcome'] == 'incompetent' for r in results.values())}")
     for package, outcomes in sorted(by_package.items()):
         killed, n = outcomes.count("killed"), len(outcomes)
         low, high = wilson(killed, n)
         print(f"{package:<12} {n:>8} {killed:>7} {killed / n:>7.1%}  {low:.1%}-{high:.1%}")
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--coverage", required=True)
-    parser.add_argument("--junit", required=True)
+    parser.add_argument("--make-coverage", type=Path, metavar="DIR", help="make the coverage run into DIR and stop")
+    parser.add_argument("--coverage")
+    parser.add_argument("--junit")
     parser.add_argument("--sample", type=int, default=400)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--packages", default="service,commands,review,processing")
     parser.add_argument("--only", help="rerun these mutants (comma-separated names from the results)")
     options = parser.parse_args()
+    if options.make_coverage:
+        return make_coverage(options.make_coverage)
+    if not (options.coverage and options.junit):
+        parser.error("--coverage and --junit are needed (make them with --make-coverage)")
 
     everything = mutants(options.packages.split(","))
     sample = random.Random(options.seed).sample(everything, min(options.sample, len(everything)))
@@ -230,7 +282,13 @@ def main() -> None:
                 results[key(spec)] = future.result()
                 store.write_text(json.dumps(results, indent=1))
                 print(f"[{done}/{len(todo)}] {results[key(spec)]['outcome']:<11} {key(spec)}", flush=True)
+    unsteady = unsteady_killers(results)
+    for result in results.values():
+        if result.get("killer") in unsteady:
+            result.update(outcome="unsteady", why=f"{result['killer']} fails unmutated too")
+    store.write_text(json.dumps(results, indent=1))
     report({name: result for name, result in results.items() if name in {key(s) for s in sample}})
+    return 0
 
 
 if __name__ == "__main__":
