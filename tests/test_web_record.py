@@ -154,3 +154,18 @@ def test_explanations_in_words_with_the_automatic_match_line(client, world):
     assert "Score 62.0% is below the automatic match line of 90.0%" in page
     assert "The UPN matches a person, but the date of birth and surname contradict it" in page
     assert "jaro-winkler" not in page and "null" not in page and "demographics" not in page
+
+
+def test_a_best_score_on_the_match_line_reaches_it_but_a_close_second_leaves_the_choice(client, world):
+    zed = _zed(world)
+    first, second = (add_person(world.ctx, forename=name, surname="Quill", dob=date(2015, 4, 3), gender="M")
+                     for name in ("Zedd", "Ned"))
+    with session_scope(world.ctx.sessions) as session:
+        session.add_all([MatchCandidate(incoming_id=zed["Zed"].id, rank=1, person_id=first, score=0.9, weight=0.0,
+                                        explanation={"comparisons": []}),
+                         MatchCandidate(incoming_id=zed["Zed"].id, rank=2, person_id=second, score=0.46,
+                                        weight=-4.5, explanation={"comparisons": []})])
+    page = _text(client, f"/unmatched/{zed['Zed'].id}")
+    assert ("Score 90.0% reaches the automatic match line of 90.0%, but the next candidate is only 4.5 points "
+            "behind (at least 5 needed), so the choice is left to you.") in page
+    assert "Score 46.0%: not the best candidate." in page
