@@ -44,6 +44,15 @@ def test_b2b_s_age_lists_18_but_not_19(ctx, base_id):
     assert unmatched_names(ctx, base="9994001") == ["Eighteen", "Young"]
 
 
+def test_each_listed_record_names_the_base_that_sent_it(ctx, base_id):
+    other = add_base(ctx, "9994002")
+    upload_and_process(ctx, base_id, [pupil("Ada", "First", date(2014, 2, 2))])
+    upload_and_process(ctx, other, [pupil("Ben", "Second", date(2014, 3, 3))], "9994002")
+    with session_scope(ctx.sessions) as session:
+        items = list_unmatched(session, "admin", ctx.settings, today=TODAY)["items"]
+    assert sorted((item["forename"], item["base"]) for item in items) == [("Ada", "9994001"), ("Ben", "9994002")]
+
+
 def test_permissions_are_checked_and_reads_audited(ctx, base_id):
     reader = add_la_user(ctx, "reader", {UNMATCHED: "Read"})
     nobody = add_la_user(ctx, "nobody", {CONFLICTS: "Read"})
