@@ -53,6 +53,15 @@ def test_each_listed_record_names_the_base_that_sent_it(ctx, base_id):
     assert sorted((item["forename"], item["base"]) for item in items) == [("Ada", "9994001"), ("Ben", "9994002")]
 
 
+def test_pages_of_the_unmatched_list_follow_each_other(ctx, base_id):
+    upload_and_process(ctx, base_id, [pupil("Kai", surname, date(2014, 2, 2)) for surname in "ABCDE"])
+    with session_scope(ctx.sessions) as session:
+        pages = [list_unmatched(session, "admin", ctx.settings, today=TODAY, sort="name", page=page, page_size=2)
+                 for page in (1, 2, 3)]
+    assert [[item["surname"] for item in page["items"]] for page in pages] == [["A", "B"], ["C", "D"], ["E"]]
+    assert {page["total"] for page in pages} == {5}
+
+
 def test_permissions_are_checked_and_reads_audited(ctx, base_id):
     reader = add_la_user(ctx, "reader", {UNMATCHED: "Read"})
     nobody = add_la_user(ctx, "nobody", {CONFLICTS: "Read"})
