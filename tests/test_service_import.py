@@ -7,7 +7,7 @@ import zeep
 
 from b2b_soap.processing import run_pending
 from b2b_soap.resources import package_path
-from b2b_soap.security import ADMINISTRATION
+from b2b_soap.security import ADMINISTRATION, REPORTS
 from b2b_soap.transfer.writer import example_header, make_example_pupils, write_student_file
 from server import running_server, zeep_client
 from service_setup import PASSWORD, TNS, ServiceEnv, fault_code, file_header
@@ -19,11 +19,13 @@ def test_admin_import_of_a_sims_file_is_received_once(tmp_path, database_url):
     env = ServiceEnv.create(tmp_path, database_url)
     env.add_school("9994001", "sims")
     env.add_school("9994002", "other")
-    env.add_la_user("officer", {ADMINISTRATION: "Read-Write"})
+    env.add_la_user("officer", {ADMINISTRATION: "Read-Write", REPORTS: "Read"})
+    long_name = "student-valid-" + "x" * 282 + ".xml"
     with running_server(env.config_path) as srv:
         admin = zeep_client(srv, "officer", PASSWORD, admin=True)
-        imported = admin.service.ImportFile(baseLaestab="9994001", fileName="student-valid.xml", content=STUDENT)
+        imported = admin.service.ImportFile(baseLaestab="9994001", fileName=long_name, content=STUDENT)
         assert (imported.Status, imported.Failure) == ("Received", None)
+        assert admin.service.GetBaseReport("9994001").LastFile.FileName == long_name[:260]
         with pytest.raises(zeep.exceptions.Fault) as again:
             admin.service.ImportFile(baseLaestab="9994001", fileName="copy.xml", content=STUDENT)
         assert fault_code(again.value, admin) == "DuplicateFile" and imported.FileId in again.value.message
