@@ -124,6 +124,23 @@ def test_create_person_and_reject(ctx, base_id):
     assert unmatched_names(ctx) == []
 
 
+def test_a_decision_on_a_pupil_leaves_a_contact_with_the_same_sims_guid_waiting(ctx, base_id):
+    """A school's file may name a pupil as a contact of a sibling under the same SIMS GUID."""
+    sam = pupil("Sam", "Reed", date(2010, 6, 6))
+    lily = pupil("Lily", "Reed", date(2016, 6, 6), contacts=[contact("Sam", "Reed", guid=sam.sims_guid, gender="M")])
+    file_id = upload_and_process(ctx, base_id, [sam, lily])
+    with session_scope(ctx.sessions) as session:
+        [pupil_sam] = session.scalars(select(IncomingRecord.id).where(
+            IncomingRecord.file_id == file_id, IncomingRecord.kind == "pupil", IncomingRecord.forename == "Sam"))
+        create_person_from_incoming(session, "admin", pupil_sam, settings=ctx.settings)
+    with session_scope(ctx.sessions) as session:
+        statuses = session.execute(select(IncomingRecord.kind, IncomingRecord.status).where(
+            IncomingRecord.file_id == file_id, IncomingRecord.forename == "Sam")).all()
+        contacts = list_unmatched(session, "admin", ctx.settings, kind="contact", today=TODAY)["items"]
+    assert sorted(statuses) == [("contact", "unmatched"), ("pupil", "matched")]
+    assert [item["forename"] for item in contacts] == ["Sam"]
+
+
 def test_conflicts_listed_and_resolved_in_bulk_and_person_updated(ctx, base_id):
     person = add_person(ctx, forename="Noah", surname="Fletcher", dob=date(2014, 9, 23), gender="M", **HOME)
     from processing_support import address
