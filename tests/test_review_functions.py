@@ -124,6 +124,16 @@ def test_create_person_and_reject(ctx, base_id):
     assert unmatched_names(ctx) == []
 
 
+def test_a_rejection_keeps_the_first_2000_characters_of_its_reason(ctx, base_id):
+    reason = "Not one of ours: " + "moved away. " * 200
+    file_id = upload_and_process(ctx, base_id, [pupil("Kai", "Moreno", date(2011, 3, 3))])
+    with session_scope(ctx.sessions) as session:
+        kai = session.scalar(select(IncomingRecord.id).where(IncomingRecord.file_id == file_id))
+        reject_incoming(session, "admin", kai, reason)
+    with session_scope(ctx.sessions) as session:
+        assert session.get(IncomingRecord, kai).reason == reason[:2000]
+
+
 def test_a_decision_on_a_pupil_leaves_a_contact_with_the_same_sims_guid_waiting(ctx, base_id):
     """A school's file may name a pupil as a contact of a sibling under the same SIMS GUID."""
     sam = pupil("Sam", "Reed", date(2010, 6, 6))
