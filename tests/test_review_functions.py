@@ -12,8 +12,8 @@ from b2b_soap.review import (base_report, create_person_from_incoming, get_incom
                              list_unmatched, match_incoming, reject_incoming, resolve_conflicts, update_person)
 from b2b_soap.review.unmatched import years_before
 from b2b_soap.security import CONFLICTS, UNMATCHED
-from processing_support import (add_base, add_bystander, add_la_user, add_person, contact, pupil, transfer_bytes,
-                                upload_and_process)
+from processing_support import (add_base, add_bystander, add_la_user, add_person, contact, fresh_upn, get_person,
+                                pupil, transfer_bytes, upload_and_process)
 
 TODAY = date(2026, 3, 15)
 HOME = dict(address="12 High Street", town="Exampleton", postcode="EX1 2AB")
@@ -132,6 +132,20 @@ def test_a_rejection_keeps_the_first_2000_characters_of_its_reason(ctx, base_id)
         reject_incoming(session, "admin", kai, reason)
     with session_scope(ctx.sessions) as session:
         assert session.get(IncomingRecord, kai).reason == reason[:2000]
+
+
+def test_a_person_created_from_a_record_leaves_out_a_upn_its_file_repeats(ctx, base_id):
+    upn = fresh_upn()
+    file_id = upload_and_process(ctx, base_id, [pupil("Kai", "Moreno", date(2011, 3, 3), upn=upn),
+                                                pupil("Tom", "Nobody", date(2012, 3, 3), upn=upn)])
+    with session_scope(ctx.sessions) as session:
+        tom = session.scalar(select(IncomingRecord.id).where(IncomingRecord.file_id == file_id,
+                                                             IncomingRecord.forename == "Tom"))
+        assert [(f["code"], f["field"]) for f in get_incoming(session, "admin", tom)["findings"]] == [
+            ("duplicate_upn", "upn")]
+        created = create_person_from_incoming(session, "admin", tom, settings=ctx.settings)
+    person = get_person(ctx, created["person_id"])
+    assert (person.forename, person.upn) == ("Tom", "")
 
 
 def test_a_decision_on_a_pupil_leaves_a_contact_with_the_same_sims_guid_waiting(ctx, base_id):
