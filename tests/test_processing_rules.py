@@ -128,6 +128,15 @@ def test_moved_house_matches_with_address_conflicts(ctx, base_id):
         "address": "7 Mill Lane", "postcode": "NB3 9QT", "town": "Northbridge"}
 
 
+def test_a_postcode_sent_without_its_space_is_no_conflict(ctx, base_id):
+    person = add_person(ctx, forename="Noah", surname="Fletcher", dob=date(2014, 9, 23), gender="M", **HOME)
+    file_id = upload_and_process(ctx, base_id, [pupil("Noah", "Fletcher", date(2014, 9, 23),
+                                                      home=address(postcode="EX12AB"))])
+    record = one(ctx, file_id)
+    assert (record.decision, record.person_id) == ("auto", person)
+    assert [(c.field, c.incoming_value) for c in conflicts(ctx, person)] == []
+
+
 def test_la_empty_fields_are_filled_and_audited(ctx, base_id):
     from b2b_soap.db import AuditEntry
     person = add_person(ctx, forename="Ruby", surname="Hughes", dob=date(2015, 7, 1), gender="F", **HOME)
