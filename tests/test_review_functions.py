@@ -9,7 +9,8 @@ from sqlalchemy import select
 from b2b_soap.db import AuditEntry, Conflict, IncomingRecord, Person, PersonIdentifier, VirtualFile, session_scope
 from b2b_soap.errors import PermissionDenied, ValidationFailed
 from b2b_soap.review import (base_report, create_person_from_incoming, get_incoming, import_file, list_conflicts,
-                             list_unmatched, match_incoming, reject_incoming, resolve_conflicts, update_person)
+                             list_unmatched, match_incoming, reject_incoming, reopen_incoming, resolve_conflicts,
+                             update_person)
 from b2b_soap.review.unmatched import years_before
 from b2b_soap.security import CONFLICTS, UNMATCHED
 from processing_support import (add_base, add_bystander, add_la_user, add_person, contact, fresh_upn, get_person,
@@ -132,6 +133,21 @@ def test_a_rejection_keeps_the_first_2000_characters_of_its_reason(ctx, base_id)
         reject_incoming(session, "admin", kai, reason)
     with session_scope(ctx.sessions) as session:
         assert session.get(IncomingRecord, kai).reason == reason[:2000]
+
+
+def test_undoing_one_rejection_reopens_that_pupil_alone(ctx, base_id):
+    guids = ("11111111-1111-4111-8111-111111111111", "99999999-9999-4999-8999-999999999999")
+    file_id = upload_and_process(ctx, base_id, [pupil("Kai", "Moreno", date(2011, 3, 3), guid=guids[0]),
+                                                pupil("Tom", "Nobody", date(2012, 3, 3), guid=guids[1])])
+    with session_scope(ctx.sessions) as session:
+        kai, tom = session.scalars(select(IncomingRecord.id).where(IncomingRecord.file_id == file_id)
+                                   .order_by(IncomingRecord.seq)).all()
+        for record in (kai, tom):
+            reject_incoming(session, "admin", record, "not ours")
+    with session_scope(ctx.sessions) as session:
+        plan = reopen_incoming(session, "admin", kai)
+    assert (plan["records"], plan["reopened_id"]) == ([kai], kai)
+    assert unmatched_names(ctx) == ["Kai"]
 
 
 def test_a_person_created_from_a_record_leaves_out_a_upn_its_file_repeats(ctx, base_id):
