@@ -104,6 +104,8 @@ def test_nightly_files_keep_one_open_item_per_pupil_and_decisions_settle_every_c
         admin.service.MatchIncoming(incomingId=last["Pat"][1].id, personId=morgan)
 
         assert unmatched(admin) == []
+        last_status = school.service.GetFileStatus(files[3])
+        assert (last_status.MatchedCount, last_status.UnmatchedCount) == (3, 0)
         settled = records(env, files[3])
         assert (settled["Cora"][0].status, settled["Cora"][0].person_id) == ("matched", coralie)
         assert [(r.status, r.person_id) for r in settled["Pat"]] == [("matched", morgan)] * 2
