@@ -144,19 +144,25 @@ def test_undo_an_automatic_match_puts_back_taken_values_and_a_carer_match_its_li
     person = add_person(env.ctx, forename="Ivy", surname="Lowe", dob=date(2012, 7, 7), gender="F", upn="",
                         address="12 High Street", town="Southgate", postcode="EX1 2AB")
     adult = add_person(env.ctx, forename="Tess", surname="Marsh", dob=date(1984, 1, 1), gender="F", **ELSEWHERE)
-    kid = pupil("Ivy", "Lowe", date(2012, 7, 7), gender="F", contacts=[contact("Terri", "Marshall")])
+    second_carer = add_person(env.ctx, forename="Rob", surname="Lowe", dob=date(1982, 3, 3), gender="M", **ELSEWHERE)
+    kid = pupil("Ivy", "Lowe", date(2012, 7, 7), gender="F",
+                contacts=[contact("Terri", "Marshall"), contact("Robert", "Lowe", gender="M", priority=2)])
     with running_server(env.config_path) as srv:
         school = zeep_client(srv, "sims", PASSWORD)
         admin = zeep_client(srv, "officer", PASSWORD, admin=True)
         file_id = send(env, capsys, school, [kid])
-        ivy, terri = records(env, file_id)["Ivy"][0], records(env, file_id)["Terri"][0]
+        ivy, terri, robert = (records(env, file_id)[name][0] for name in ("Ivy", "Terri", "Robert"))
         assert (ivy.status, ivy.decision, ivy.person_id) == ("matched", "auto", person)
         admin.service.MatchIncoming(incomingId=terri.id, personId=adult)
-        assert _state(env, [person])["children"] == [person]
+        admin.service.MatchIncoming(incomingId=robert.id, personId=second_carer)
+        assert _state(env, [person])["children"] == [person, person]
 
         undone = admin.service.ReopenIncoming(incomingId=terri.id, preview=False)
         assert (undone.CarerLinksRemoved, undone.PersonRemoved, undone.GuidLinkRemoved) == (1, False, terri.sims_guid)
-        assert _state(env, [person])["children"] == [] and records(env, file_id)["Terri"][0].status == "unmatched"
+        assert records(env, file_id)["Terri"][0].status == "unmatched"
+        with session_scope(env.ctx.sessions) as session:  # the other carer's link stays
+            assert list(session.scalars(select(CarerLink.carer_id).where(CarerLink.child_id == person))) == [
+                second_carer]
         assert records(env, file_id)["Ivy"][0].status == "matched"  # the pupil's match stands
 
         [conflict] = admin.service.ListConflicts(baseLaestab=LAESTAB, personId=person, field=None, page=1,
