@@ -156,16 +156,19 @@ def test_explanations_in_words_with_the_automatic_match_line(client, world):
     assert "jaro-winkler" not in page and "null" not in page and "demographics" not in page
 
 
-def test_a_best_score_on_the_match_line_reaches_it_but_a_close_second_leaves_the_choice(client, world):
+def test_where_the_best_score_stands_against_the_match_line_and_the_next_candidate(client, world):
     zed = _zed(world)
-    first, second = (add_person(world.ctx, forename=name, surname="Quill", dob=date(2015, 4, 3), gender="M")
-                     for name in ("Zedd", "Ned"))
+    persons = [add_person(world.ctx, forename=name, surname="Quill", dob=date(2015, 4, 3), gender="M")
+               for name in ("Zedd", "Ned")]
+    # (score, weight) of the two candidates: the pupil's best is on the line, the contact's leads by 10
+    offered = {zed["Zed"].id: [(0.9, 0.0), (0.46, -4.5)], zed["Una"].id: [(0.99, 12.0), (0.3, 2.0)]}
     with session_scope(world.ctx.sessions) as session:
-        session.add_all([MatchCandidate(incoming_id=zed["Zed"].id, rank=1, person_id=first, score=0.9, weight=0.0,
-                                        explanation={"comparisons": []}),
-                         MatchCandidate(incoming_id=zed["Zed"].id, rank=2, person_id=second, score=0.46,
-                                        weight=-4.5, explanation={"comparisons": []})])
+        session.add_all(MatchCandidate(incoming_id=incoming, rank=rank, person_id=person, score=score, weight=weight,
+                                       explanation={"comparisons": []})
+                        for incoming, scored in offered.items()
+                        for rank, (person, (score, weight)) in enumerate(zip(persons, scored), 1))
     page = _text(client, f"/unmatched/{zed['Zed'].id}")
     assert ("Score 90.0% reaches the automatic match line of 90.0%, but the next candidate is only 4.5 points "
             "behind (at least 5 needed), so the choice is left to you.") in page
     assert "Score 46.0%: not the best candidate." in page
+    assert "Score 99.0% reaches the automatic match line of 90.0%." in page
