@@ -172,3 +172,11 @@ def test_where_the_best_score_stands_against_the_match_line_and_the_next_candida
             "behind (at least 5 needed), so the choice is left to you.") in page
     assert "Score 46.0%: not the best candidate." in page
     assert "Score 99.0% reaches the automatic match line of 90.0%." in page
+
+
+def test_a_search_by_upn_finds_the_person_holding_that_upn(client, world):
+    zed = _zed(world)
+    for name, upn in (("Zedd", OTHER_UPN), ("Ned", FORMER_UPN)):
+        add_person(world.ctx, forename=name, surname="Quill", dob=date(2015, 4, 3), gender="M", upn=upn)
+    page = _text(client, f"/unmatched/{zed['Zed'].id}/search?upn={OTHER_UPN.lower()}")
+    assert "Match to Zedd Quill" in page and "Ned" not in page
