@@ -11,7 +11,7 @@ from b2b_soap.defaults import set_default
 from b2b_soap.db import (CacheEntry, CarerLink, Conflict, Enrolment, Finding, IncomingRecord, MatchCandidate,
                          PersonIdentifier, VirtualFile, session_scope)
 from b2b_soap.files import claim_next
-from b2b_soap.processing.run import process_claimed
+from b2b_soap.processing.run import process_claimed, process_next
 from processing_support import (add_base, add_bystander, add_person, address, contact, fresh_upn, get_person, pupil,
                                 upload, upload_and_process)
 
@@ -97,6 +97,16 @@ def test_future_dob_is_a_finding(ctx, base_id):
     assert record.status == "unmatched"
     with session_scope(ctx.sessions) as session:
         assert session.scalars(select(Finding.code).where(Finding.file_id == file_id)).all() == ["future_dob"]
+
+
+def test_a_date_of_birth_of_the_day_of_processing_is_not_in_the_future(ctx, base_id):
+    today = date(2026, 3, 15)
+    file_id = upload(ctx, base_id, [pupil("Zara", "Khan", today), pupil("Zoe", "Khan", today + timedelta(days=1))])
+    assert process_next(ctx, "worker", today=today).status == "Processed"
+    with session_scope(ctx.sessions) as session:
+        found = session.execute(select(IncomingRecord.forename, Finding.code).join(
+            Finding, Finding.incoming_id == IncomingRecord.id).where(Finding.file_id == file_id)).all()
+    assert found == [("Zoe", "future_dob")]
 
 
 def test_twins_each_match_their_own_record(ctx, base_id):
