@@ -100,14 +100,17 @@ def test_failing_file_is_retried_then_failed_then_retried_by_hand(ctx, monkeypat
     assert result.status == "Processed" and result.pupils == 3
 
 
-def test_undecryptable_file_fails_at_once(ctx):
+def test_undecryptable_file_fails_at_once_and_the_files_waiting_after_it_are_processed(ctx):
     base_id = add_base(ctx)
-    file_id = upload(ctx, base_id, make_example_pupils(1, seed=3, estab="4001"))
+    # the failing file sorts after the waiting one: failing it must not drop a file of a lower id
+    waiting, file_id = sorted(upload(ctx, base_id, make_example_pupils(1, seed=seed, estab="4001"))
+                              for seed in (3, 4))
     with session_scope(ctx.sessions) as session:
         vf = session.get(VirtualFile, file_id)
         vf.content = vf.content[:-1] + bytes([vf.content[-1] ^ 1])
-    [result] = run_pending(ctx)
-    assert result.status == "Failed"
+        session.execute(QueueEntry.__table__.update().where(QueueEntry.file_id == file_id)
+                        .values(available_at=utcnow() - timedelta(minutes=1)))  # the first in the queue
+    assert [(r.file_id, r.status) for r in run_pending(ctx)] == [(file_id, "Failed"), (waiting, "Processed")]
     with session_scope(ctx.sessions) as session:
         assert "DecryptionError" in session.get(VirtualFile, file_id).failure
 
