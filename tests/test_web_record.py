@@ -16,7 +16,7 @@ from b2b_soap.db import CarerLink, IncomingRecord, MatchCandidate, Person, Perso
 from b2b_soap.matching import make_upn
 from b2b_soap.transfer.models import Phone
 from b2b_soap.web import make_web_app
-from processing_support import add_person, address, contact, pupil, upload_and_process
+from processing_support import add_bystander, add_person, address, contact, pupil, upload_and_process
 from test_web_auth import world  # noqa: F401 (fixture: a licensed LA with users, no review data)
 from test_web_pages import client  # noqa: F401 (fixture: signed in as the reviewer)
 from test_web_support import post_form, sign_in
@@ -154,6 +154,13 @@ def test_explanations_in_words_with_the_automatic_match_line(client, world):
     assert "Score 62.0% is below the automatic match line of 90.0%" in page
     assert "The UPN matches a person, but the date of birth and surname contradict it" in page
     assert "jaro-winkler" not in page and "null" not in page and "demographics" not in page
+
+
+def test_a_pupil_unlike_anyone_in_the_population_waits_below_the_lowest_score_offered(client, world):
+    add_bystander(world.ctx)
+    zed = _zed(world)
+    page = _text(client, f"/unmatched/{zed['Zed'].id}")
+    assert "No one in the LA's population scored 1.0% or more, the lowest score offered for review." in page
 
 
 def test_where_the_best_score_stands_against_the_match_line_and_the_next_candidate(client, world):
