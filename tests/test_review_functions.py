@@ -150,6 +150,23 @@ def test_undoing_one_rejection_reopens_that_pupil_alone(ctx, base_id):
     assert unmatched_names(ctx) == ["Kai"]
 
 
+def test_undoing_a_creation_removes_the_person_while_other_records_wait_with_candidates(ctx, base_id):
+    for twin in ("Isla", "Isabel"):
+        add_person(ctx, forename=twin, surname="Walker", dob=date(2013, 2, 17), gender="F", **HOME)
+    file_id = upload_and_process(ctx, base_id, [pupil("Bea", "Walker", date(2013, 2, 17), gender="F"),
+                                                pupil("Kai", "Moreno", date(2011, 3, 3))])
+    with session_scope(ctx.sessions) as session:
+        bea, kai = session.scalars(select(IncomingRecord).where(IncomingRecord.file_id == file_id)
+                                   .order_by(IncomingRecord.seq)).all()
+        assert (bea.status, bea.has_candidates) == ("unmatched", True)
+        created = create_person_from_incoming(session, "admin", kai.id, settings=ctx.settings)["person_id"]
+    with session_scope(ctx.sessions) as session:
+        plan = reopen_incoming(session, "admin", kai.id)
+    assert (plan["person_removed"], plan["person_kept_because"]) == (True, "")
+    with session_scope(ctx.sessions) as session:
+        assert session.get(Person, created) is None
+
+
 def test_a_person_created_from_a_record_leaves_out_a_upn_its_file_repeats(ctx, base_id):
     upn = fresh_upn()
     file_id = upload_and_process(ctx, base_id, [pupil("Kai", "Moreno", date(2011, 3, 3), upn=upn),
