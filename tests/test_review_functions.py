@@ -1,16 +1,17 @@
 """LA review functions: B2B_S_AGE listing, permissions, manual decisions, conflicts, reports."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from b2b_soap.db import AuditEntry, Conflict, IncomingRecord, Person, PersonIdentifier, VirtualFile, session_scope
 from b2b_soap.errors import PermissionDenied, ValidationFailed
+from b2b_soap.operations.retention import run_retention
 from b2b_soap.review import (base_report, create_person_from_incoming, get_incoming, import_file, list_conflicts,
                              list_unmatched, match_incoming, reject_incoming, reopen_incoming, resolve_conflicts,
-                             update_person)
+                             undo_plan, update_person)
 from b2b_soap.review.unmatched import years_before
 from b2b_soap.security import CONFLICTS, UNMATCHED
 from processing_support import (add_base, add_bystander, add_la_user, add_person, contact, fresh_upn, get_person,
@@ -165,6 +166,23 @@ def test_undoing_a_creation_removes_the_person_while_other_records_wait_with_can
     assert (plan["person_removed"], plan["person_kept_because"]) == (True, "")
     with session_scope(ctx.sessions) as session:
         assert session.get(Person, created) is None
+
+
+def test_a_created_person_linked_to_another_sims_guid_is_kept_on_undo(ctx, base_id):
+    """The school recreated the pupil under a new SIMS GUID; the old record, matched by hand later,
+    has since gone with retention."""
+    old_file = upload_and_process(ctx, base_id, [pupil("Sam", "Reed", date(2012, 5, 5))])
+    new_file = upload_and_process(ctx, base_id, [pupil("Sam", "Reed", date(2012, 5, 5))])
+    with session_scope(ctx.sessions) as session:
+        old, new = (session.scalar(select(IncomingRecord.id).where(IncomingRecord.file_id == f))
+                    for f in (old_file, new_file))
+        created = create_person_from_incoming(session, "admin", new, settings=ctx.settings)["person_id"]
+        match_incoming(session, "admin", old, created, settings=ctx.settings)
+        session.get(IncomingRecord, old).received_at -= timedelta(days=400)
+    assert run_retention(ctx, incoming_days=365)["incoming_records_deleted"] == 1
+    with session_scope(ctx.sessions) as session:
+        plan = undo_plan(session, "admin", new)
+    assert (plan["person_removed"], plan["person_kept_because"]) == (False, "another SIMS GUID is linked to it")
 
 
 def test_a_person_created_from_a_record_leaves_out_a_upn_its_file_repeats(ctx, base_id):
