@@ -44,6 +44,7 @@ def test_b2b_s_age_lists_18_but_not_19(ctx, base_id):
     assert unmatched_names(ctx, min_age=18) == ["Eighteen"]
     assert unmatched_names(ctx, max_age=10, has_candidates=False) == ["Young"]
     assert unmatched_names(ctx, base="9994001") == ["Eighteen", "Young"]
+    assert unmatched_names(ctx, kind="both") == ["Eighteen", "Young"]
 
 
 def test_each_listed_record_names_the_base_that_sent_it(ctx, base_id):
