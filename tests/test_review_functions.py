@@ -186,6 +186,28 @@ def test_a_created_person_linked_to_another_sims_guid_is_kept_on_undo(ctx, base_
     assert (plan["person_removed"], plan["person_kept_because"]) == (False, "another SIMS GUID is linked to it")
 
 
+def test_undo_removes_no_guid_link_but_the_records_own(ctx, base_id):
+    """The pupil's GUID, sent again for a contact, was linked to the contact's person; the pupil's
+    person is linked to a later GUID of the recreated pupil."""
+    sam = pupil("Sam", "Reed", date(2010, 6, 6), guid="11111111-1111-4111-8111-111111111111")
+    lily = pupil("Lily", "Reed", date(2016, 6, 6), contacts=[contact("Sam", "Reed", guid=sam.sims_guid, gender="M")])
+    adult = add_person(ctx, forename="Tom", surname="Cole", dob=date(1980, 1, 1), gender="M", address="3 Low Road",
+                       town="Elsewhere", postcode="ZZ1 1ZZ")
+    file_id = upload_and_process(ctx, base_id, [sam, lily])
+    with session_scope(ctx.sessions) as session:
+        by_kind = dict(session.execute(select(IncomingRecord.kind, IncomingRecord.id).where(
+            IncomingRecord.file_id == file_id, IncomingRecord.forename == "Sam")).all())
+        created = create_person_from_incoming(session, "admin", by_kind["pupil"], settings=ctx.settings)["person_id"]
+        match_incoming(session, "admin", by_kind["contact"], adult, settings=ctx.settings)
+    recreated = "99999999-9999-4999-8999-999999999999"
+    upload_and_process(ctx, base_id, [pupil("Sam", "Reed", date(2010, 6, 6), upn=sam.upn, guid=recreated)])
+    with session_scope(ctx.sessions) as session:
+        assert reopen_incoming(session, "admin", by_kind["pupil"])["guid_link"] == ""
+    with session_scope(ctx.sessions) as session:
+        links = session.execute(select(PersonIdentifier.sims_guid, PersonIdentifier.person_id)).all()
+    assert sorted(links) == [(sam.sims_guid, adult), (recreated, created)]
+
+
 def test_a_person_created_from_a_record_leaves_out_a_upn_its_file_repeats(ctx, base_id):
     upn = fresh_upn()
     file_id = upload_and_process(ctx, base_id, [pupil("Kai", "Moreno", date(2011, 3, 3), upn=upn),
