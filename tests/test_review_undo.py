@@ -177,5 +177,5 @@ def test_undo_an_automatic_match_puts_back_taken_values_and_a_carer_match_its_li
             assert session.get(Conflict, conflict.ConflictId).status == "undone"
         page = admin.service.GetIncoming(incomingId=ivy.id)
         assert (page.Record.Status, page.Record.HasCandidates) == ("unmatched", True)
-        assert [c.PersonId for c in page.Candidates.MatchCandidate] == [person]  # the matching's choice, to weigh
+        assert [(c.Rank, c.PersonId) for c in page.Candidates.MatchCandidate] == [(1, person)]  # the matching's choice
         assert school.service.GetFileStatus(file_id).UnmatchedCount == 1
