@@ -165,8 +165,9 @@ def test_a_pupil_unlike_anyone_in_the_population_waits_below_the_lowest_score_of
 
 def test_where_the_best_score_stands_against_the_match_line_and_the_next_candidate(client, world):
     zed = _zed(world)
-    persons = [add_person(world.ctx, forename=name, surname="Quill", dob=date(2015, 4, 3), gender="M")
-               for name in ("Zedd", "Ned")]
+    earlier_upn = make_upn("999", "1001", 2015, 6)  # sorts before the pupil's
+    persons = [add_person(world.ctx, forename=name, surname="Quill", dob=date(2015, 4, 3), gender="M", upn=upn)
+               for name, upn in (("Zedd", earlier_upn), ("Ned", ""))]
     # (score, weight) of the two candidates: the pupil's best is on the line, the contact's leads by 10
     offered = {zed["Zed"].id: [(0.9, 0.0), (0.46, -4.5)], zed["Una"].id: [(0.99, 12.0), (0.3, 2.0)]}
     with session_scope(world.ctx.sessions) as session:
@@ -178,6 +179,7 @@ def test_where_the_best_score_stands_against_the_match_line_and_the_next_candida
     assert ("Score 90.0% reaches the automatic match line of 90.0%, but the next candidate is only 4.5 points "
             "behind (at least 5 needed), so the choice is left to you.") in page
     assert "Score 46.0%: not the best candidate." in page
+    assert f"UPN: different ({UPN} / {earlier_upn})" in page
     assert "Score 99.0% reaches the automatic match line of 90.0%." in page
 
 
