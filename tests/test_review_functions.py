@@ -208,6 +208,21 @@ def test_undo_removes_no_guid_link_but_the_records_own(ctx, base_id):
     assert sorted(links) == [(sam.sims_guid, adult), (recreated, created)]
 
 
+def test_undoing_a_rematch_keeps_the_values_the_second_person_already_held(ctx, base_id):
+    first = add_person(ctx, forename="Kai", surname="Moreno", dob=date(2011, 3, 3), gender="M")
+    second = add_person(ctx, forename="Kai", surname="Moreno", dob=date(2011, 3, 3), gender="M", **HOME)
+    sent = pupil("Kai", "Moreno", date(2011, 3, 3))
+    file_id = upload_and_process(ctx, base_id, [sent])
+    with session_scope(ctx.sessions) as session:
+        kai = session.scalar(select(IncomingRecord.id).where(IncomingRecord.file_id == file_id))
+        for person in (first, second):  # the home filled on the first person is emptied again
+            match_incoming(session, "admin", kai, person, settings=ctx.settings)
+    with session_scope(ctx.sessions) as session:
+        assert reopen_incoming(session, "admin", kai)["filled"] == {"upn": sent.upn}
+    held = get_person(ctx, second)
+    assert (held.address, held.town, held.postcode) == (HOME["address"], HOME["town"], HOME["postcode"])
+
+
 def test_a_person_created_from_a_record_leaves_out_a_upn_its_file_repeats(ctx, base_id):
     upn = fresh_upn()
     file_id = upload_and_process(ctx, base_id, [pupil("Kai", "Moreno", date(2011, 3, 3), upn=upn),
