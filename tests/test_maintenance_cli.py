@@ -119,6 +119,8 @@ def test_tasks_add_update_list_delete(run):
     run("tasks", "delete", str(task_id))
     assert [t["base"] for t in run("tasks", "list")] == ["9991002"]
     assert run("tasks", "list", "--base", "9991001") == []
+    assert [t["name"] for t in run("tasks", "list", "--base", "9991002")] == ["Census"]
+    assert run("tasks", "list", "--base", "9999999", code=1) == "error: unknown base 9999999\n"
     run("tasks", "add", "--base", "9999999", "--name", "X", "--frequency", "Daily", "--time", "01:00", code=1)
 
 
