@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select, update
 
 from b2b_soap.db import IncomingRecord, QueueEntry, VirtualFile, session_scope, utcnow
-from server import ROOT, free_port, wait_for, zeep_client
+from server import ROOT, free_port, running_server, wait_for, zeep_client
 from service_setup import PASSWORD, ServiceEnv, file_header, student_file
 
 BASES = 6
@@ -201,6 +201,16 @@ def _health(url: str) -> bool:
         return True
     except OSError:
         return False
+
+
+def test_two_workers_are_two_server_processes(tmp_path: Path, postgres_url: str) -> None:
+    env = ServiceEnv.create(tmp_path, postgres_url)
+    try:
+        with running_server(env.config_path, workers=2) as srv:
+            wait_for(lambda: len(_children(srv.process.pid)) == 2, 20, "2 workers")
+            assert "2 workers on 127.0.0.1" in srv.log()
+    finally:
+        env.close()
 
 
 def test_sqlite_refuses_several_workers(tmp_path: Path) -> None:
