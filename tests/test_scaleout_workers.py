@@ -203,7 +203,7 @@ def _health(url: str) -> bool:
         return False
 
 
-def test_two_workers_are_two_server_processes(tmp_path: Path, postgres_url: str) -> None:
+def test_two_workers_are_two_server_processes_that_stop_cleanly(tmp_path: Path, postgres_url: str) -> None:
     env = ServiceEnv.create(tmp_path, postgres_url)
     try:
         with running_server(env.config_path, workers=2) as srv:
@@ -211,6 +211,8 @@ def test_two_workers_are_two_server_processes(tmp_path: Path, postgres_url: str)
             assert "2 workers on 127.0.0.1" in srv.log()
     finally:
         env.close()
+    said = [line.split("] ", 1)[1] for line in srv.log().splitlines() if " b2b_soap.server " in line]
+    assert said[-3:] == ["stopped", "stopped", "all workers stopped"]  # SIGTERM: each worker stops by itself
 
 
 def test_sqlite_refuses_several_workers(tmp_path: Path) -> None:
