@@ -78,6 +78,10 @@ def test_hostile_requests(tmp_path: Path, database_url: str) -> None:
         assert post(soap12)[0] == 415
         assert http_post(srv, envelope(INFO), headers={**BASIC, "Content-Type": "application/soap+xml"})[0] == 415
         assert http_post(srv, envelope(INFO), headers={**BASIC, "Content-Type": "application/json"})[0] == 415
+        odd_type = {**BASIC, "Content-Type": "application/" + "x" * 100}
+        status, _, text = http_post(srv, envelope(INFO), headers=odd_type)
+        assert (status, text.decode()) == (415, f"content type application/{'x' * 48} is not supported: "
+                                                "send SOAP 1.1 as text/xml\n")  # cut to 60 characters
         still_serving()
         assert "does not match" in assert_fault(post(envelope(INFO), SOAPAction=f'"{ACTION}UploadFile"'))
         assert post(envelope(INFO), SOAPAction=f'"{ACTION}GetServerInfo"')[0] == 200
