@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -203,16 +204,30 @@ def _health(url: str) -> bool:
         return False
 
 
-def test_two_workers_are_two_server_processes_that_stop_cleanly(tmp_path: Path, postgres_url: str) -> None:
+def test_two_workers_restarted_after_a_delay_and_stopped_cleanly(tmp_path: Path, postgres_url: str) -> None:
     env = ServiceEnv.create(tmp_path, postgres_url)
     try:
         with running_server(env.config_path, workers=2) as srv:
-            wait_for(lambda: len(_children(srv.process.pid)) == 2, 20, "2 workers")
+            first = wait_for(lambda: (c := _children(srv.process.pid)) and len(c) == 2 and c, 20, "2 workers")
             assert "2 workers on 127.0.0.1" in srv.log()
+            victim = min(first)
+            os.kill(victim, signal.SIGKILL)  # right after its start: a fast failure
+            wait_for(lambda: (c := _children(srv.process.pid)) and len(c) == 2 and victim not in c, 20,
+                     "the supervisor to restart the killed worker")
     finally:
         env.close()
-    said = [line.split("] ", 1)[1] for line in srv.log().splitlines() if " b2b_soap.server " in line]
-    assert said[-3:] == ["stopped", "stopped", "all workers stopped"]  # SIGTERM: each worker stops by itself
+    said = _said(srv.log())
+    [ended] = [i for i, (_, message) in enumerate(said) if f"(pid {victim}) ended (signal 9)" in message]
+    assert said[ended][1].endswith("restarting it in 1 s")
+    restarted = next(at for at, message in said[ended:] if message.startswith("worker ") and " started " in message)
+    assert (restarted - said[ended][0]).total_seconds() >= 0.99
+    assert [message for _, message in said[-3:]] == ["stopped", "stopped", "all workers stopped"]  # none killed
+
+
+def _said(log: str) -> list[tuple[datetime, str]]:
+    """The server log's lines: (time, message)."""
+    return [(datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f"), line.split("] ", 1)[1])
+            for line in log.splitlines() if " b2b_soap.server " in line]
 
 
 def test_sqlite_refuses_several_workers(tmp_path: Path) -> None:
