@@ -12,6 +12,7 @@ import os
 import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -35,17 +36,27 @@ PUPILS = 20
 WORKERS = 3
 
 
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat from the state on: [0] state, [1] parent, [11] and [12] user and system CPU ticks."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def _children(parent: int) -> set[int]:
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                stat = (entry / "stat").read_text()
+                stat = _stat(int(entry.name))
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+            if int(stat[1]) == parent:
                 found.add(int(entry.name))
     return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    stat = _stat(pid)
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
 
 
 
@@ -219,9 +230,39 @@ def test_two_workers_restarted_after_a_delay_and_stopped_cleanly(tmp_path: Path,
     said = _said(srv.log())
     [ended] = [i for i, (_, message) in enumerate(said) if f"(pid {victim}) ended (signal 9)" in message]
     assert said[ended][1].endswith("restarting it in 1 s")
-    restarted = next(at for at, message in said[ended:] if message.startswith("worker ") and " started " in message)
+    restarted = next(at for at, message in said[ended:] if re.fullmatch(r"worker \d+ started .*", message))
     assert (restarted - said[ended][0]).total_seconds() >= 0.99
-    assert [message for _, message in said[-3:]] == ["stopped", "stopped", "all workers stopped"]  # none killed
+    stopping = [message for _, message in said[-3:]]
+    assert stopping == ["stopped", "stopped", "all workers stopped"]  # none killed
+
+
+def test_a_stuck_request_holds_up_a_stopping_worker_1_s_at_most(tmp_path: Path, postgres_url: str) -> None:
+    """--stop-timeout 2: a worker gives up on its requests max(2 - 5, 1) s after SIGTERM, dumping its
+    threads' stacks, before the supervisor would kill it; the supervisor waits without spinning."""
+    env = ServiceEnv.create(tmp_path, postgres_url)
+    try:
+        with running_server(env.config_path, workers=2, stop_timeout=2) as srv:
+            supervisor = srv.process.pid
+            wait_for(lambda: len(_children(supervisor)) == 2, 20, "2 workers")
+            port = int(srv.url.rsplit(":", 1)[1])
+            stuck = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(4)]
+            for sock in stuck:  # the body never comes: a request thread waits for it
+                sock.sendall(b"POST /B2BStudent.svc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\n"
+                             b"Content-Length: 1000\r\n\r\n<s:Env")
+            time.sleep(0.5)
+            cpu, asked = _cpu_seconds(supervisor), datetime.now()
+            srv.process.terminate()
+            wait_for(lambda: _stat(supervisor)[0] == "Z", 10, "the supervisor to end")
+            cpu = _cpu_seconds(supervisor) - cpu
+            for sock in stuck:
+                sock.close()
+    finally:
+        env.close()
+    log = srv.log()
+    assert "most recent call first" in log and "did not stop" not in log
+    stopped = next(at for at, message in _said(log) if message == "all workers stopped")
+    assert (stopped - asked).total_seconds() < 1.8
+    assert cpu < 0.6, f"the supervisor used {cpu:.2f} s of CPU while its workers stopped"
 
 
 def _said(log: str) -> list[tuple[datetime, str]]:
