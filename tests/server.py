@@ -86,10 +86,12 @@ class RunningServer:
 
 
 def start_server(config_path: Path, *, background: bool = False, env: dict | None = None,
-                 timeout: float = 30.0, port: int | None = None, workers: int = 1) -> RunningServer:
+                 timeout: float = 30.0, port: int | None = None, workers: int = 1,
+                 stop_timeout: float = 8) -> RunningServer:
     """Start the server and wait until /health answers; the caller must ``stop()`` it.
 
-    ``workers`` above 1 runs ``serve --workers N`` (PostgreSQL only): N processes on the port."""
+    ``workers`` above 1 runs ``serve --workers N --stop-timeout S`` (PostgreSQL only): N processes
+    on the port (S within ``stop()``'s 10 s)."""
     port = port or free_port()
     log_path = Path(config_path).parent / f"server-{port}.log"
     environ = {**os.environ, "B2B_SOAP_SERVER_HOST": "127.0.0.1", "B2B_SOAP_SERVER_PORT": str(port),
@@ -98,7 +100,7 @@ def start_server(config_path: Path, *, background: bool = False, env: dict | Non
     if not background:
         command.append("--no-background")
     if workers > 1:
-        command += ["--workers", str(workers), "--stop-timeout", "8"]  # within stop()'s 10 s
+        command += ["--workers", str(workers), "--stop-timeout", str(stop_timeout)]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environ, cwd=ROOT)
     server = RunningServer(f"http://127.0.0.1:{port}", process, log_path, Path(config_path))

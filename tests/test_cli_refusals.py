@@ -49,6 +49,21 @@ def test_serve_on_a_busy_port_says_so_in_one_line(plain_cli, tmp_path):
     assert line.startswith(f"b2b-soap serve: cannot listen on 127.0.0.1:{port}") and "in use" in line
 
 
+def test_serve_takes_up_to_64_workers(postgres_cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))  # serve sets it for the workers
+    postgres_cli.ok("init")
+    postgres_cli.config.chmod(0o600)  # else serve first warns that others can read it
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        allowed = postgres_cli("serve", "--port", str(port), "--workers", "64", "--no-background")
+        refused = postgres_cli("serve", "--port", str(port), "--workers", "65", "--no-background")
+    [line] = allowed.err.strip().splitlines()  # 64 gets as far as listening
+    assert allowed.code == 2 and line.startswith(f"b2b-soap serve: cannot listen on 127.0.0.1:{port}")
+    assert (refused.code, refused.err) == (2, "b2b-soap serve: --workers is at most 64\n")
+
+
 def test_config_check_refuses_a_database_the_product_cannot_use(plain_cli, tmp_path):
     _config(plain_cli, tmp_path, '[database]\nurl = "mysql://b2b@db.la.example/b2b"\n')
     error = plain_cli.fails("config", "check", code=2)

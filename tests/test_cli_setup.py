@@ -53,6 +53,13 @@ def test_config_check_and_example(plain_cli, tmp_path):
     assert "not valid TOML" in cli.fails("config", "check", str(broken), code=2)
 
 
+def test_config_check_shows_the_database_without_its_password(plain_cli, tmp_path):
+    plain_cli.config.write_text(f'data_dir = "{tmp_path / "data"}"\n'
+                                '[database]\nurl = "postgresql://b2b:s3cret-pass@db.la.example/b2b"\n')
+    assert plain_cli.json("config", "check")["database"] == "postgresql://b2b:***@db.la.example/b2b"
+    assert "s3cret-pass" not in plain_cli.ok("config", "check").out
+
+
 def test_defaults_list_get_set(cli):
     cli.ok("init")
     listed = {d["name"]: d["value"] for d in cli.json("defaults", "list")}

@@ -82,6 +82,12 @@ def cli(tmp_path, database_url, capsys, monkeypatch) -> Cli:
 
 
 @pytest.fixture
+def postgres_cli(tmp_path, postgres_url, capsys, monkeypatch) -> Cli:
+    """The CLI on a migrated PostgreSQL database, for what SQLite refuses (several server processes)."""
+    return _cli(tmp_path, postgres_url, capsys, monkeypatch)
+
+
+@pytest.fixture
 def plain_cli(tmp_path, capsys, monkeypatch) -> Cli:
     """The CLI with the default SQLite file in a fresh data directory, for commands that do not
     depend on the database engine."""

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from b2b_soap import cli
+from b2b_soap import alerts, cli
 from sqlalchemy import select
 
 from b2b_soap.db import AuditEntry, Base, CacheEntry, MaintenanceJob, Person, session_scope, utcnow
@@ -119,6 +119,8 @@ def test_tasks_add_update_list_delete(run):
     run("tasks", "delete", str(task_id))
     assert [t["base"] for t in run("tasks", "list")] == ["9991002"]
     assert run("tasks", "list", "--base", "9991001") == []
+    assert [t["name"] for t in run("tasks", "list", "--base", "9991002")] == ["Census"]
+    assert run("tasks", "list", "--base", "9999999", code=1) == "error: unknown base 9999999\n"
     run("tasks", "add", "--base", "9999999", "--name", "X", "--frequency", "Daily", "--time", "01:00", code=1)
 
 
@@ -127,3 +129,11 @@ def test_alerts_test_and_list(run):
     assert result["status"] == "logged"  # no SMTP host configured
     (alert,) = run("alerts", "list")
     assert alert["trigger"] == "Maintenance job failed"
+
+
+def test_alerts_list_shows_the_newest_50_unless_asked_for_more(run, ctx):
+    with session_scope(ctx.sessions) as session:
+        for n in range(51):
+            alerts.raise_alert(session, ctx.settings, "Maintenance job failed", f"job {n}", "")
+    assert [a["subject"] for a in run("alerts", "list")] == [f"job {n}" for n in range(50, 0, -1)]
+    assert len(run("alerts", "list", "--limit", "51")) == 51

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,36 @@ def test_link_json_summary_and_progress_through_the_cli(files, capsys):
     assert [line.split(":")[0] for line in stages] == ["indexing the LA population", "training the model",
                                                        "matching"]
     assert "matching: 151/151 (100%)" in printed.err
+
+
+def test_link_on_a_terminal_redraws_each_stage_in_place(files):
+    """With stderr on a terminal, progress is shown unasked, each stage on one line redrawn in place."""
+    import pty
+    import re
+    import shutil
+    import subprocess
+    import sys
+    import tty
+
+    la, incoming, out, _ = files
+    command = shutil.which("b2b-soap", path=str(Path(sys.executable).parent)) or "b2b-soap"
+    terminal, stderr = pty.openpty()
+    tty.setraw(stderr)  # the bytes as written, no newline translation
+    arguments = ["link", "--la", str(la), "--incoming", str(incoming), "--out", str(out)]
+    done = subprocess.Popen([command, *arguments], stdout=subprocess.DEVNULL, stderr=stderr)
+    os.close(stderr)
+    shown = b""
+    while chunk := _read_terminal(terminal):
+        shown += chunk
+    os.close(terminal)
+    assert done.wait(120) == 0
+    assert re.findall(rb"\r\x1b\[K([^\r\n]*)\n", shown) == [b"indexing the LA population: 800/800 (100%)",
+                                                           b"training the model: 151/151 (100%)",
+                                                           b"matching: 151/151 (100%)"]
+
+
+def _read_terminal(terminal: int) -> bytes:
+    try:
+        return os.read(terminal, 4096)
+    except OSError:  # EIO: the command has closed the terminal
+        return b""

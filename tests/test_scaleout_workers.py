@@ -12,6 +12,7 @@ import os
 import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -19,13 +20,14 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select, update
 
 from b2b_soap.db import IncomingRecord, QueueEntry, VirtualFile, session_scope, utcnow
-from server import ROOT, free_port, wait_for, zeep_client
+from server import ROOT, free_port, running_server, wait_for, zeep_client
 from service_setup import PASSWORD, ServiceEnv, file_header, student_file
 
 BASES = 6
@@ -34,17 +36,27 @@ PUPILS = 20
 WORKERS = 3
 
 
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat from the state on: [0] state, [1] parent, [11] and [12] user and system CPU ticks."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def _children(parent: int) -> set[int]:
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                stat = (entry / "stat").read_text()
+                stat = _stat(int(entry.name))
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+            if int(stat[1]) == parent:
                 found.add(int(entry.name))
     return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    stat = _stat(pid)
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
 
 
 
@@ -201,6 +213,62 @@ def _health(url: str) -> bool:
         return True
     except OSError:
         return False
+
+
+def test_two_workers_restarted_after_a_delay_and_stopped_cleanly(tmp_path: Path, postgres_url: str) -> None:
+    env = ServiceEnv.create(tmp_path, postgres_url)
+    try:
+        with running_server(env.config_path, workers=2) as srv:
+            first = wait_for(lambda: (c := _children(srv.process.pid)) and len(c) == 2 and c, 20, "2 workers")
+            assert "2 workers on 127.0.0.1" in srv.log()
+            victim = min(first)
+            os.kill(victim, signal.SIGKILL)  # right after its start: a fast failure
+            wait_for(lambda: (c := _children(srv.process.pid)) and len(c) == 2 and victim not in c, 20,
+                     "the supervisor to restart the killed worker")
+    finally:
+        env.close()
+    said = _said(srv.log())
+    [ended] = [i for i, (_, message) in enumerate(said) if f"(pid {victim}) ended (signal 9)" in message]
+    assert said[ended][1].endswith("restarting it in 1 s")
+    restarted = next(at for at, message in said[ended:] if re.fullmatch(r"worker \d+ started .*", message))
+    assert (restarted - said[ended][0]).total_seconds() >= 0.99
+    stopping = [message for _, message in said[-3:]]
+    assert stopping == ["stopped", "stopped", "all workers stopped"]  # none killed
+
+
+def test_a_stuck_request_holds_up_a_stopping_worker_1_s_at_most(tmp_path: Path, postgres_url: str) -> None:
+    """--stop-timeout 2: a worker gives up on its requests max(2 - 5, 1) s after SIGTERM, dumping its
+    threads' stacks, before the supervisor would kill it; the supervisor waits without spinning."""
+    env = ServiceEnv.create(tmp_path, postgres_url)
+    try:
+        with running_server(env.config_path, workers=2, stop_timeout=2) as srv:
+            supervisor = srv.process.pid
+            wait_for(lambda: len(_children(supervisor)) == 2, 20, "2 workers")
+            port = int(srv.url.rsplit(":", 1)[1])
+            stuck = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(4)]
+            for sock in stuck:  # the body never comes: a request thread waits for it
+                sock.sendall(b"POST /B2BStudent.svc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\n"
+                             b"Content-Length: 1000\r\n\r\n<s:Env")
+            time.sleep(0.5)
+            cpu, asked = _cpu_seconds(supervisor), datetime.now()
+            srv.process.terminate()
+            wait_for(lambda: _stat(supervisor)[0] == "Z", 10, "the supervisor to end")
+            cpu = _cpu_seconds(supervisor) - cpu
+            for sock in stuck:
+                sock.close()
+    finally:
+        env.close()
+    log = srv.log()
+    assert "most recent call first" in log and "did not stop" not in log
+    stopped = next(at for at, message in _said(log) if message == "all workers stopped")
+    assert (stopped - asked).total_seconds() < 1.8
+    assert cpu < 0.6, f"the supervisor used {cpu:.2f} s of CPU while its workers stopped"
+
+
+def _said(log: str) -> list[tuple[datetime, str]]:
+    """The server log's lines: (time, message)."""
+    return [(datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f"), line.split("] ", 1)[1])
+            for line in log.splitlines() if " b2b_soap.server " in line]
 
 
 def test_sqlite_refuses_several_workers(tmp_path: Path) -> None:

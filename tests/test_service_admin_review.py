@@ -107,6 +107,9 @@ def test_conflicts_are_resolved_together_all_or_none_and_persons_updated(env):
         by_person = {c.PersonId: c.ConflictId for c in page.Items.ConflictItem}
         assert page.Total == 3 and set(by_person) == set(persons.values())
         leo, mia, zoe = (by_person[persons[name]] for name in ("Leo", "Mia", "Zoe"))
+        unpaged = admin.service.ListConflicts(baseLaestab=LAESTAB, personId=None, field=None, page=None,
+                                              pageSize=None)
+        assert (unpaged.Page, unpaged.PageSize, unpaged.Total) == (1, 50, 3)  # left out: the first 50
 
         assert admin.service.ResolveConflicts(conflictIds={"long": [leo, mia]}, action="take") == 2
         assert _open_conflicts(env) == {zoe: persons["Zoe"]}

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from b2b_soap.service import snapshot
 from b2b_soap.service.snapshot import FILE_NAMES, SNAPSHOT_DIR, SNAPSHOT_URL
 from server import running_server
 from service_setup import ServiceEnv
@@ -60,6 +61,15 @@ def test_served_wsdl_matches_the_committed_snapshots(tmp_path: Path, database_ur
                 location = etree.fromstring(served).find(".//wsdl:port/soap:address", NS).get("location")
                 assert location == srv.url + path
     env.close()
+
+
+def test_regenerating_the_snapshots_gives_the_committed_files(tmp_path: Path, monkeypatch, capsys) -> None:
+    written = tmp_path / "wsdl"
+    monkeypatch.setattr(snapshot, "SNAPSHOT_DIR", written)  # the package's own files stay as committed
+    assert snapshot.main() == 0
+    assert capsys.readouterr().out.splitlines() == [f"wrote {written / name}" for name in FILE_NAMES.values()]
+    for name in FILE_NAMES.values():
+        assert (written / name).read_bytes() == (SNAPSHOT_DIR / name).read_bytes(), name
 
 
 @pytest.mark.parametrize("name,port_type,service", [("B2BStudent.wsdl", "IB2BStudentService", "B2BStudentService"),

@@ -78,7 +78,18 @@ def test_hostile_requests(tmp_path: Path, database_url: str) -> None:
         assert post(soap12)[0] == 415
         assert http_post(srv, envelope(INFO), headers={**BASIC, "Content-Type": "application/soap+xml"})[0] == 415
         assert http_post(srv, envelope(INFO), headers={**BASIC, "Content-Type": "application/json"})[0] == 415
+        odd_type = {**BASIC, "Content-Type": "application/" + "x" * 100}
+        status, _, text = http_post(srv, envelope(INFO), headers=odd_type)
+        assert (status, text.decode()) == (415, f"content type application/{'x' * 48} is not supported: "
+                                                "send SOAP 1.1 as text/xml\n")  # cut to 60 characters
         still_serving()
+        # an entity in a UsernameToken is never expanded: neither one the request declares nor a local file
+        user_file = tmp_path / "user.txt"
+        user_file.write_text("sims")
+        for entity in ('"sims"', f'SYSTEM "file://{user_file}"'):
+            named = envelope(INFO, token().replace(">sims<", ">&u;<"),
+                             prolog=f"<!DOCTYPE s:Envelope [<!ENTITY u {entity}>]>")
+            assert_fault(http_post(srv, named), code="AuthenticationFailed")
         assert "does not match" in assert_fault(post(envelope(INFO), SOAPAction=f'"{ACTION}UploadFile"'))
         assert post(envelope(INFO), SOAPAction=f'"{ACTION}GetServerInfo"')[0] == 200
         assert "unknown operation" in assert_fault(post(envelope("<t:DropAllTables/>")))

@@ -111,6 +111,9 @@ def test_unauthenticated_bodies_are_not_read_past_the_soap_header(tmp_path: Path
         assert growth < 100 * MB, f"server peak memory grew by {growth // MB} MB"
         token = _big_envelope(1000, token_header())
         assert "no file" in http_post(srv, token)[2].decode()
+        for padding, answer in ((60_000, "no file"), (70_000, "credentials needed")):  # looked for in 64 KiB
+            padded = _big_envelope(1000, f'<x:Pad xmlns:x="urn:pad">{"a" * padding}</x:Pad>{token_header()}')
+            assert answer in http_post(srv, padded)[2].decode()
     env.close()
 
 

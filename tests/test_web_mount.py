@@ -6,6 +6,7 @@ import urllib.request
 
 import pytest
 
+from b2b_soap.licensing import FEATURES
 from server import running_server
 from service_setup import ServiceEnv
 
@@ -33,4 +34,5 @@ def test_review_pages_are_served_beside_the_soap_service(env):
             opener.open(srv.url + "/la/unmatched", timeout=10)
         assert answer.value.code in (302, 303)
         assert "/la/sign-in" in answer.value.headers["Location"]
-        assert srv.health()["status"] == "ok"
+        health = srv.health()
+        assert health["status"] == "ok" and sorted(health["licence"]["features"]) == sorted(FEATURES)
