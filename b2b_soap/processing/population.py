@@ -28,7 +28,8 @@ from ..matching import RECORD_FIELDS, MatchModel, MatchSettings, PopulationIndex
 from ..matching._coding import Coded, Coder
 from .model import load_model
 
-__all__ = ["Population", "LivePopulation", "age_on", "live_population", "PERSON_COLUMNS", "person_record"]
+__all__ = ["Population", "LivePopulation", "age_on", "live_population", "PERSON_COLUMNS", "person_record",
+           "collector_paused"]
 
 # A person changed in a transaction that commits after a refresh carries an updated_at
 # from before it: each refresh looks back this far before the previous one.
@@ -50,20 +51,14 @@ def carer_settings(settings: MatchSettings) -> MatchSettings:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while the indexes are built, and their objects frozen after.
-
-    The index's millions of objects live as long as the process: collected while they are made,
-    they cost a third of the build; left to the collector afterwards, every full collection walks
-    them all (0.5 s every few files at 1,000,000 persons). Frozen, the collector skips them; they
-    are still freed by reference count when an index is replaced.
-    """
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection in the block (the process's collector, so nested or concurrent
+    pauses leave it on only once the outermost one ends)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
         if was_enabled:
             gc.enable()
 
@@ -179,8 +174,15 @@ class LivePopulation:
         return record.dob is None or age_on(record.dob, today) >= carer_min
 
     def _build(self, session: Session, model: MatchModel, carer_min: int, today: date) -> None:
-        with _collector_paused():
-            self._build_indexes(session, model, carer_min, today)
+        """The index's millions of objects live as long as the process: collected while they are made,
+        they cost a third of the build; left to the collector afterwards, every full collection walks
+        them all (0.5 s every few files at 1,000,000 persons). Frozen, the collector skips them; they
+        are still freed by reference count when an index is replaced."""
+        with collector_paused():
+            try:
+                self._build_indexes(session, model, carer_min, today)
+            finally:
+                gc.freeze()
 
     def _build_indexes(self, session: Session, model: MatchModel, carer_min: int, today: date) -> None:
         self._watermark = utcnow()

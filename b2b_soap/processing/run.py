@@ -7,16 +7,14 @@ leaves either nothing or one complete run, and the next claim starts again clean
 """
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import socket
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -32,7 +30,7 @@ from ..transfer.errors import TransferError
 from .after_match import AfterMatch, MatchedRecord
 from .incoming import Parsed, parsed_records
 from .linking import Outcome, link_batch
-from .population import LivePopulation, live_population
+from .population import LivePopulation, collector_paused, live_population
 from .review_queue import OPEN, ReviewQueue
 from .. import metrics
 
@@ -206,28 +204,16 @@ def _reject(ctx: AppContext, claim: Claim, laestab: str, errors: list[FileError]
     return FileResult(claim.file_id, "Rejected", message=f"{len(errors)} errors")
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a file is processed.
-
-    A file makes tens of thousands of short-lived objects (records, outcomes, rows), freed by
-    reference count when it is done; collected while they live, the collector walks them a few
-    hundred times per file (40-90 ms of a 2,000-pupil file). Cycles among them wait for the next
-    collection after the file.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def process_claimed(ctx: AppContext, claim: Claim, live: LivePopulation | None = None,
                     today: date | None = None, phases: Phases | None = None) -> FileResult:
-    """Process a file this worker has claimed; raises on failure (the caller decides what next)."""
-    with _collector_paused():
+    """Process a file this worker has claimed; raises on failure (the caller decides what next).
+
+    Without cyclic garbage collection: a file makes tens of thousands of short-lived objects
+    (records, outcomes, rows), freed by reference count when it is done; collected while they
+    live, the collector walks them a few hundred times per file (40-90 ms of a 2,000-pupil file).
+    Cycles among them wait for the next collection after the file.
+    """
+    with collector_paused():
         return _process_claimed(ctx, claim, live, today, phases)
 
 
