@@ -32,9 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests")]
 
-from sqlalchemy import create_engine, make_url, text  # noqa: E402
+from sqlalchemy import make_url, text  # noqa: E402
 
 from b2b_soap.db import make_engine, make_sessionmaker, normalise_url, session_scope, upgrade  # noqa: E402
+from night_simulation import _admin, _db_url  # noqa: E402
 
 STEPS: dict[str, float] = defaultdict(float)
 
@@ -81,14 +82,6 @@ def time_build(url: str) -> dict[str, float]:
     total = time.perf_counter() - started
     engine.dispose()
     return {**STEPS, "persons": len(population.everyone), "carers": len(population.carers), "total": total}
-
-
-def _admin(pg_url: str):
-    return create_engine(normalise_url(pg_url), isolation_level="AUTOCOMMIT")
-
-
-def _db_url(pg_url: str, name: str) -> str:
-    return make_url(normalise_url(pg_url)).set(database=name).render_as_string(hide_password=False)
 
 
 def load(url: str, persons: int) -> None:
