@@ -110,6 +110,8 @@ class ProcessingSettings:
     max_attempts: int = _opt(3, "attempts before a file is marked Failed", min=1, max=100)
     lease_seconds: int = _opt(600, "how long a worker's claim on a file lasts; a killed worker's file is "
                                    "taken up again after this", min=30, max=86400)
+    concurrent_files: int = _opt(0, "files processed at once by the workers of one serve --workers (0: one "
+                                    "per CPU core the server may use; more only makes each slower)", min=0, max=256)
 
 
 @dataclass(frozen=True)

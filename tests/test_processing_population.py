@@ -83,8 +83,9 @@ def test_a_started_worker_builds_the_population_before_any_file(ctx):
 
 def test_workers_start_from_the_index_built_before_forking_and_refresh_it(ctx, monkeypatch):
     monkeypatch.setattr(worker_module, "_BUILT_BEFORE_FORK", None)
+    monkeypatch.setattr(worker_module, "_SLOTS", None)
     first = add_person(ctx, forename="Esme", surname="Waddington", dob=date(2016, 5, 5), gender="F", **HOME)
-    worker_module.build_before_fork(ctx)
+    remove_slots = worker_module.build_before_fork(ctx)
     built = worker_module._BUILT_BEFORE_FORK
     later = add_person(ctx, forename="Idris", surname="Pemberton", dob=date(2015, 3, 8), gender="M", **HOME)
     worker = Worker(ctx, poll_seconds=0.1).start()
@@ -96,6 +97,7 @@ def test_workers_start_from_the_index_built_before_forking_and_refresh_it(ctx, m
         assert sorted(population.everyone.ids) == sorted([str(first), str(later)])
     finally:
         worker.stop()
+        remove_slots()
 
 
 def test_the_population_read_from_the_database_is_coded_as_its_records_are(ctx):

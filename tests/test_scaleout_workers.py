@@ -3,7 +3,8 @@ several bases, the queue worked by all three, one process SIGKILLed mid-run.
 
 Shown: every receipted file ends ``Processed`` exactly once (its incoming records are its
 pupils plus contacts, no duplicate), the queue is empty, no file is lost; the supervisor
-restarts the killed process; ``/metrics`` sums over the processes. SQLite refuses
+restarts the killed process; ``/metrics`` sums over the processes; ``[processing]
+concurrent_files`` bounds the files in flight, whatever the number of workers. SQLite refuses
 ``--workers`` above 1.
 """
 from __future__ import annotations
@@ -262,6 +263,33 @@ def test_a_stuck_request_holds_up_a_stopping_worker_1_s_at_most(tmp_path: Path, 
     assert "most recent call first" in log and "did not stop" not in log
     assert any(message == "all workers stopped" for _, message in _said(log))
     assert cpu < 0.6, f"the supervisor used {cpu:.2f} s of CPU while its workers stopped"
+
+
+def test_concurrent_files_bounds_the_files_processed_at_once(tmp_path: Path, postgres_url: str) -> None:
+    """Three workers, one processing slot: never two files claimed at once, and every file processed."""
+    env = ServiceEnv.create(tmp_path, postgres_url, processing={"enabled": True, "poll_seconds": 0.2,
+                                                                "concurrent_files": 1})
+    laestab, user = "9994100", env.add_school("9994100")
+    in_flight: list[int] = []
+    try:
+        with running_server(env.config_path, workers=3, background=True) as srv:
+            wait_for(lambda: len(_children(srv.process.pid)) == 3, 20, "3 workers")
+            client = zeep_client(srv, user, PASSWORD, timeout=30)
+            for seed in range(8):
+                data = student_file(laestab, 150, seed=seed)
+                client.service.UploadFile(header=file_header(client, data, name=f"census-{seed}.xml"), content=data)
+
+            def drained() -> bool:
+                with session_scope(env.ctx.sessions) as session:
+                    in_flight.append(session.scalar(select(func.count()).select_from(QueueEntry).where(
+                        QueueEntry.claimed_by != "", QueueEntry.claimed_until > utcnow())))
+                    return session.scalar(select(func.count()).select_from(VirtualFile)
+                                          .where(VirtualFile.status != "Processed")) == 0
+
+            wait_for(drained, 120, "every file to be processed", interval=0.01)
+    finally:
+        env.close()
+    assert max(in_flight) == 1, f"files claimed at once: {sorted(set(in_flight))}"
 
 
 def _said(log: str) -> list[tuple[datetime, str]]:

@@ -3,6 +3,8 @@
 Every server process runs one; the queue's claims keep them from taking the same file.
 ``serve --workers N`` builds the population index once in the parent before forking
 (:func:`build_before_fork`): the workers start from it, share its pages, and only refresh it.
+The parent also makes the processing slots, so that no more files are processed at once on the
+host than ``[processing] concurrent_files`` (its cores by default), however many workers it runs.
 """
 from __future__ import annotations
 
@@ -10,12 +12,14 @@ import logging
 import threading
 import time
 from datetime import date
+from typing import Callable
 
 from ..context import AppContext
 from ..db import session_scope
 from ..defaults import load_defaults
 from .population import LivePopulation
 from .run import process_next, worker_name
+from .slots import Slots, cores
 
 __all__ = ["Worker", "start_worker", "start_processing", "build_before_fork"]
 
@@ -23,6 +27,8 @@ log = logging.getLogger("b2b_soap.processing")
 
 # The index built by the ``--workers`` parent, which every forked worker starts from.
 _BUILT_BEFORE_FORK: LivePopulation | None = None
+# The slots the ``--workers`` parent made, which every forked worker holds one of while processing.
+_SLOTS: Slots | None = None
 
 
 def build_population(ctx: AppContext, live: LivePopulation) -> None:
@@ -38,15 +44,18 @@ def build_population(ctx: AppContext, live: LivePopulation) -> None:
         log.exception("population index not built at start")
 
 
-def build_before_fork(ctx: AppContext) -> None:
+def build_before_fork(ctx: AppContext) -> Callable[[], None] | None:
     """``serve --workers``: build the population index once, frozen out of the collector's reach,
-    so the workers forked next share its pages read-only instead of building one each."""
-    global _BUILT_BEFORE_FORK
+    so the workers forked next share its pages read-only instead of building one each; make their
+    processing slots. Returns what removes the slots once the workers have stopped."""
+    global _BUILT_BEFORE_FORK, _SLOTS
     if not ctx.settings.processing.enabled:
-        return
+        return None
     live = LivePopulation()
     build_population(ctx, live)
     _BUILT_BEFORE_FORK = live
+    _SLOTS = Slots(ctx.settings.processing.concurrent_files or cores())
+    return _SLOTS.remove
 
 
 class Worker:
@@ -56,6 +65,7 @@ class Worker:
         self.ctx = ctx
         self.poll_seconds = poll_seconds if poll_seconds is not None else ctx.settings.processing.poll_seconds
         self.live = _BUILT_BEFORE_FORK or LivePopulation()
+        self.slots = _SLOTS
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="b2b-processing", daemon=True)
@@ -83,15 +93,23 @@ class Worker:
         finally:
             self.ready.set()
 
+    def _process_next(self) -> bool:
+        """Process one waiting file; False when there was none (or the database is away)."""
+        try:
+            return process_next(self.ctx, self.name, self.live) is not None
+        except Exception:  # the database is away: keep the worker alive and try again
+            log.exception("processing worker error")
+            return False
+
     def _run(self) -> None:
         self.name = worker_name()
         self._build_population()
         while not self._stop.is_set():
-            try:
-                busy = process_next(self.ctx, self.name, self.live) is not None
-            except Exception:  # the database is away: keep the worker alive and try again
-                log.exception("processing worker error")
-                busy = False
+            if self.slots is None:
+                busy = self._process_next()
+            else:
+                with self.slots.held(self._stop) as held:
+                    busy = held and self._process_next()
             if not busy:
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()

@@ -26,8 +26,9 @@ from .server import BACKGROUND_STARTERS, Starter, check_ready, listen_socket, se
 
 __all__ = ["serve_workers", "Supervisor", "WorkersRefused", "check_workers"]
 
-# What the ``--workers`` parent prepares once before forking, for the background component it serves.
-BEFORE_FORK: dict[Starter, Callable[[AppContext], None]] = {start_processing: build_before_fork}
+# What the ``--workers`` parent prepares once before forking, for the background component it serves;
+# each returns what undoes it once the workers have stopped (or None).
+BEFORE_FORK: dict[Starter, Callable[[AppContext], Callable[[], None] | None]] = {start_processing: build_before_fork}
 
 log = logging.getLogger("b2b_soap.server")
 
@@ -191,10 +192,9 @@ class Supervisor:
             self.children.pop(pid, None)
 
 
-def _before_fork(ctx: AppContext, starters: Iterable[Starter]) -> None:
-    for starter in starters:
-        if starter in BEFORE_FORK:
-            BEFORE_FORK[starter](ctx)
+def _before_fork(ctx: AppContext, starters: Iterable[Starter]) -> list[Callable[[], None]]:
+    undo = [BEFORE_FORK[starter](ctx) for starter in starters if starter in BEFORE_FORK]
+    return [step for step in undo if step is not None]
 
 
 def serve_workers(settings: Settings, workers: int, starters: Iterable[Starter] | None = None,
@@ -212,7 +212,7 @@ def serve_workers(settings: Settings, workers: int, starters: Iterable[Starter] 
         # listening already: requests sent while the workers' population index is built wait in the backlog
         sock = listen_socket(server_settings.host, server_settings.port)
         try:
-            _before_fork(ctx, BACKGROUND_STARTERS if starters is None else starters)
+            after_workers = _before_fork(ctx, BACKGROUND_STARTERS if starters is None else starters)
         except BaseException:
             sock.close()
             raise
@@ -226,3 +226,5 @@ def serve_workers(settings: Settings, workers: int, starters: Iterable[Starter] 
                           stop_timeout=stop_timeout).run()
     finally:
         sock.close()
+        for step in after_workers:
+            step()
