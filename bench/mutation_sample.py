@@ -48,7 +48,8 @@ from pathlib import Path
 
 from coverage import CoverageData
 from cosmic_ray.commands.init import _all_work_items
-from cosmic_ray.mutating import mutate_and_test
+from cosmic_ray.mutating import mutate_and_test, mutate_code
+from cosmic_ray.plugins import get_operator
 from cosmic_ray.work_item import MutationSpec, TestOutcome
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +92,17 @@ def in_annotation(spec: MutationSpec) -> bool:
                any(a.name == "annotations" for a in n.names) for n in tree.body):
         return False
     return any(_spans(a, spec.start_pos, spec.end_pos) for a in _annotations(tree))
+
+
+def compiles(spec: MutationSpec) -> bool:
+    """False for a mutant that is not valid Python (e.g. ``**`` in a dict display made ``>>``)."""
+    code = mutate_code((ROOT / spec.module_path).read_text(), get_operator(spec.operator_name)(),
+                       spec.occurrence)
+    try:
+        compile(code, str(spec.module_path), "exec")
+    except SyntaxError:
+        return False
+    return True
 
 
 def _annotations(tree: ast.AST):
@@ -175,6 +187,8 @@ def _start_job(copies: list[str], counter) -> None:
 def run_one(spec: MutationSpec, tests: list[str]) -> dict:
     if in_annotation(spec):
         return {"outcome": "equivalent", "why": "inside an annotation that is never evaluated", "diff": "", "tests": 0}
+    if not compiles(spec):
+        return {"outcome": "incompetent", "why": "not valid Python", "diff": "", "tests": 0}
     if not tests:
         return {"outcome": "survived", "why": "no test reaches it", "diff": "", "tests": 0}
     args = Path(tempfile.mkstemp(suffix=".args")[1])

@@ -20,32 +20,16 @@ from typing import Callable, Iterable
 from .. import metrics
 from ..config import Settings
 from ..context import AppContext
-from ..db import is_sqlite
 from ..processing.worker import build_before_fork, start_processing
 from .server import BACKGROUND_STARTERS, Starter, check_ready, listen_socket, serve
 
-__all__ = ["serve_workers", "Supervisor", "WorkersRefused", "check_workers"]
+__all__ = ["serve_workers", "Supervisor"]
 
 # What the ``--workers`` parent prepares once before forking, for the background component it serves;
 # each returns what undoes it once the workers have stopped (or None).
 BEFORE_FORK: dict[Starter, Callable[[AppContext], Callable[[], None] | None]] = {start_processing: build_before_fork}
 
 log = logging.getLogger("b2b_soap.server")
-
-
-class WorkersRefused(Exception):
-    """``--workers`` cannot be honoured for this configuration (e.g. SQLite)."""
-
-
-def check_workers(settings: Settings, workers: int) -> None:
-    """Raise :class:`WorkersRefused` unless ``workers`` processes may serve this database."""
-    if workers < 1:
-        raise WorkersRefused("--workers must be at least 1")
-    if workers > 1 and is_sqlite(settings.database_url):
-        raise WorkersRefused(
-            f"--workers {workers}: SQLite allows only one server process (one writer, and the "
-            "processing queue and job locks need PostgreSQL). Use PostgreSQL "
-            "(database.url = \"postgresql://...\") to run several processes, or serve with --workers 1.")
 
 
 _PR_SET_PDEATHSIG = 1
@@ -201,10 +185,11 @@ def serve_workers(settings: Settings, workers: int, starters: Iterable[Starter] 
                   stop_timeout: float = 60.0) -> int:
     """Serve with ``workers`` processes on one port until SIGTERM or Ctrl-C; the exit status.
 
+    ``b2b-soap serve`` has already refused what cannot work (SQLite, more than 64 workers).
+
     ``PROMETHEUS_MULTIPROC_DIR`` must already be set (before prometheus-client was
     imported) for ``/metrics`` to sum over the processes: ``b2b-soap serve`` does that.
     """
-    check_workers(settings, workers)
     server_settings = settings.server
     ctx = AppContext(settings)  # fail here, once, when the database or the key is not usable
     try:

@@ -109,8 +109,6 @@ class _SpyneWsgi(WsgiApplication):
 
     def handle_error(self, p_ctx, others, error, start_response):
         typed = typed_fault(error)
-        if p_ctx.in_error is error:
-            p_ctx.in_error = typed
         if p_ctx.out_error is error:
             p_ctx.out_error = typed
         return super().handle_error(p_ctx, others, typed, start_response)
