@@ -1,5 +1,7 @@
 """``person import``, ``person update`` and ``person show``."""
 import json
+from itertools import count
+from types import SimpleNamespace
 
 pytest_plugins = ["test_cli_support"]  # the cli and plain_cli fixtures
 
@@ -54,3 +56,19 @@ def test_person_import_update_show(cli, tmp_path):
     assert "missing column(s)" in cli.fails("person", "import", str(headerless))
     assert "cannot read" in cli.fails("person", "import", str(tmp_path / "missing.csv"))
     assert list(json.loads(cli.ok("--json", "person", "show", "L1").out))[:2] == ["person_id", "id"]
+
+
+def test_person_import_progress_off_a_terminal_a_line_at_most_every_five_seconds(cli, tmp_path, monkeypatch):
+    """Off a terminal each stage shows its first and last lines, and between them a line only when
+    five seconds have passed since the one shown before. The progress reads a clock on which each
+    reading is ``step`` seconds after the last (about one batch of 20,000 rows each)."""
+    cli.ok("init")
+    many = tmp_path / "many.csv"
+    many.write_text(HEADER + "".join(f"P{n},,Amy,Smith,,,,,,\n" for n in range(40_000)))
+    ends = ["reading: 40,000/40,000 (100%)", "staging: 20,000/40,000 (50%)", "staging: 40,000/40,000 (100%)",
+            "saving: 0/40,000 (0%)", "saving: 40,000/40,000 (100%)"]
+    slow, quick = (10.0, ["reading: 20,000", "reading: 40,000", *ends]), (1.0, ["reading: 20,000", *ends])
+    for step, shown in (slow, quick):
+        clock = SimpleNamespace(monotonic=count(1_000_000.0, step).__next__)
+        monkeypatch.setattr("b2b_soap.commands.progress.time", clock)
+        assert cli.ok("person", "import", str(many)).err.splitlines() == shown

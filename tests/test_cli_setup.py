@@ -38,11 +38,13 @@ def test_config_check_and_example(plain_cli, tmp_path):
     cli = plain_cli
     checked = cli.json("config", "check")
     assert checked["status"] == "valid" and checked["la"] == "999 Demo LA"
+    assert checked["licence_public_key"] == "set"
     example = cli.ok("config", "example").out
     assert "[server]" in example and tomllib.loads(example)["server"]["port"] == 8080
     good = tmp_path / "good.toml"
     good.write_text(example)
     assert "valid" in cli.ok("config", "check", str(good)).out
+    assert cli.json("config", "check", str(good))["licence_public_key"] == "not set"  # the example's is empty
     bad = tmp_path / "bad.toml"
     bad.write_text('[server]\nport = 99999\nbogus = 1\n')
     line = cli.fails("config", "check", str(bad), code=2)
