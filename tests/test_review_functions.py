@@ -27,9 +27,9 @@ def base_id(ctx):
     return add_base(ctx)
 
 
-def unmatched_names(ctx, actor="admin", **filters):
+def unmatched_names(ctx, actor="admin", today=TODAY, **filters):
     with session_scope(ctx.sessions) as session:
-        page = list_unmatched(session, actor, ctx.settings, today=TODAY, **filters)
+        page = list_unmatched(session, actor, ctx.settings, today=today, **filters)
     return sorted(item["forename"] for item in page["items"])
 
 
@@ -45,6 +45,20 @@ def test_b2b_s_age_lists_18_but_not_19(ctx, base_id):
     assert unmatched_names(ctx, max_age=10, has_candidates=False) == ["Young"]
     assert unmatched_names(ctx, base="9994001") == ["Eighteen", "Young"]
     assert unmatched_names(ctx, kind="both") == ["Eighteen", "Young"]
+
+
+def test_on_29_february_the_ages_count_a_birthday_on_28_february_as_passed(ctx, base_id):
+    leap_day = date(2028, 2, 29)   # 19, 10 years earlier there is no 29 February
+    upload_and_process(ctx, base_id, [pupil("Nineteen", "Older", date(2009, 2, 28), ncy="14"),
+                                      pupil("Eighteen", "Older", date(2009, 3, 1), ncy="14"),
+                                      pupil("Ten", "Young", date(2018, 2, 28), ncy="5"),
+                                      pupil("Nine", "Young", date(2018, 3, 1), ncy="4")])
+    assert unmatched_names(ctx, today=leap_day) == ["Eighteen", "Nine", "Ten"]
+    assert unmatched_names(ctx, today=leap_day, max_age=9) == ["Nine"]
+    assert unmatched_names(ctx, today=leap_day, min_age=10) == ["Eighteen", "Ten"]
+    with session_scope(ctx.sessions) as session:
+        items = list_unmatched(session, "admin", ctx.settings, today=leap_day)["items"]
+    assert sorted((item["forename"], item["age"]) for item in items) == [("Eighteen", 18), ("Nine", 9), ("Ten", 10)]
 
 
 def test_each_listed_record_names_the_base_that_sent_it(ctx, base_id):

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from zeep.exceptions import Fault
 
+from b2b_soap.cli import main
 from b2b_soap.db import (AuditEntry, CarerLink, Conflict, Enrolment, Person, PersonIdentifier,
                          session_scope)
 from b2b_soap.security import UNMATCHED
@@ -34,6 +35,13 @@ def _state(env, person_ids: list[int]) -> dict:
                     CarerLink.child_id.in_(person_ids)))),
                 "open": sorted(session.execute(select(Conflict.person_id, Conflict.field).where(
                     Conflict.person_id.in_(person_ids), Conflict.status == "open")).all())}
+
+
+def text_cli(env, capsys, *args: str) -> tuple[int, dict[str, str]]:
+    """``b2b-soap ARGS`` without --json: (exit code, the printed ``key  value`` lines as a dict)."""
+    code = main(["--config", str(env.config_path), *args])
+    lines = capsys.readouterr().out.splitlines()
+    return code, {key: value[0] if value else "" for key, *value in (line.split(None, 1) for line in lines if line)}
 
 
 def test_undo_a_create_then_rematch_reverses_everything_the_decisions_caused(env, capsys):
@@ -61,6 +69,13 @@ def test_undo_a_create_then_rematch_reverses_everything_the_decisions_caused(env
         assert code == 0 and plan["person_created"] and plan["person_removed"]
         assert plan["guid_link"] == kid.sims_guid and plan["enrolment"]["ncy"] == "5"
         assert sorted(link["carer_id"] for link in plan["carer_links"]) == sorted([una_person["person_id"], morgan])
+        code, shown = text_cli(env, capsys, "review", "reopen", str(aoife), "--dry-run")
+        assert code == 0
+        assert (shown["incoming_id"], shown["kind"], shown["person_id"], shown["records"]) == (
+            str(aoife), "pupil", f"#{created}", str(aoife))
+        assert (shown["guid_link"], shown["enrolment"], shown["carer_links"], shown["conflicts"]) == (
+            kid.sims_guid, "yes", "2", "")
+        assert (shown["person_created"], shown["person_removed"]) == ("yes", "yes")
         assert _state(env, [created])["persons"] == [created]  # a dry run changes nothing
 
         undone = admin.service.ReopenIncoming(incomingId=aoife, preview=False)
@@ -124,6 +139,9 @@ def test_undo_a_rejection_and_a_match_of_several_copies_keeps_one_open_item(env,
         admin.service.MatchIncoming(incomingId=preview.ReopenedId, personId=person)
         third = send(env, capsys, school, [kid])
         assert records(env, third)["Nell"][0].decision == "guid"
+        code, shown = text_cli(env, capsys, "review", "reopen", str(preview.ReopenedId), "--dry-run")
+        copies = [records(env, f)["Nell"][0].id for f in (second, third)]
+        assert code == 0 and shown["records"] == " ".join(map(str, copies)), shown
         undone = admin.service.ReopenIncoming(incomingId=preview.ReopenedId, preview=False)
         assert undone.ReopenedId == records(env, third)["Nell"][0].id  # the newest copy waits
         statuses = [r.status for f in (first, second, third) for r in records(env, f)["Nell"]]
@@ -157,6 +175,10 @@ def test_undo_an_automatic_match_puts_back_taken_values_and_a_carer_match_its_li
         admin.service.MatchIncoming(incomingId=robert.id, personId=second_carer)
         assert _state(env, [person])["children"] == [person, person]
 
+        code, shown = text_cli(env, capsys, "review", "reopen", str(terri.id), "--dry-run")
+        assert code == 0
+        assert (shown["kind"], shown["person_id"], shown["enrolment"], shown["carer_links"]) == (
+            "contact", f"#{adult}", "no", "1")
         undone = admin.service.ReopenIncoming(incomingId=terri.id, preview=False)
         assert (undone.CarerLinksRemoved, undone.PersonRemoved, undone.GuidLinkRemoved) == (1, False, terri.sims_guid)
         assert records(env, file_id)["Terri"][0].status == "unmatched"
@@ -169,6 +191,11 @@ def test_undo_an_automatic_match_puts_back_taken_values_and_a_carer_match_its_li
                                                  pageSize=50).Items.ConflictItem
         assert (conflict.Field, conflict.LaValue, conflict.IncomingValue) == ("town", "Southgate", "Exampleton")
         assert cli(env, capsys, "conflicts", "resolve", str(conflict.ConflictId), "--take")[0] == 0
+        code, shown = text_cli(env, capsys, "review", "reopen", str(ivy.id), "--dry-run")
+        assert code == 0
+        assert (shown["decision"], shown["person_id"], shown["conflicts"]) == (
+            "auto", f"#{person}", f"{conflict.ConflictId}:town")
+        assert "upn" in shown["filled"].split() and shown["person_created"] == "no"
         code, plan, _ = cli(env, capsys, "review", "reopen", str(ivy.id))
         assert code == 0 and [c["status"] for c in plan["conflicts"]] == ["taken"] and "upn" in plan["filled"]
         with session_scope(env.ctx.sessions) as session:
