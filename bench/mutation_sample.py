@@ -12,7 +12,8 @@ once (about 30 minutes; with B2B_SOAP_TEST_DATABASE_URL set so the PostgreSQL ca
 
     .venv/bin/python bench/mutation_sample.py --make-coverage /tmp/mut
 
-It measures the test process and every process a test starts (the servers, the console script):
+It measures the test process and every process a test starts (the servers, the console script,
+the workers ``serve --workers`` forks):
 a hook in the venv, present only for that run, starts coverage in each child, which records the
 test that started it (``PYTEST_CURRENT_TEST``). Then:
 
@@ -62,7 +63,9 @@ TIMEOUT = 900.0
 def make_coverage(out: Path) -> int:
     """Run the whole suite under coverage, one context per test, children included."""
     out.mkdir(parents=True, exist_ok=True)
-    common = f"[run]\nsource = b2b_soap\nparallel = true\nsigterm = true\ndata_file = {out}/.coverage\n"
+    # patch: what the --workers children run (forked, ending in os._exit) is measured too
+    common = (f"[run]\nsource = b2b_soap\nparallel = true\nsigterm = true\npatch =\n    _exit\n    fork\n"
+              f"data_file = {out}/.coverage\n")
     (out / "covrc").write_text(common)
     (out / "covrc-child").write_text(common + "context = ${PYTEST_CURRENT_TEST}\n")
     hook = Path(subprocess.run([PYTHON, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
