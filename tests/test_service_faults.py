@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import threading
 import uuid
 from pathlib import Path
@@ -114,6 +115,7 @@ def test_no_licence_and_request_faults(tmp_path: Path, database_url: str) -> Non
             c.service.DownloadFile(fileId=download_id)
         assert "incident id" in caught.value.message
         incident = caught.value.message.rsplit("incident id ", 1)[1].split()[0]
+        assert re.fullmatch("[0-9a-f]{12}", incident), incident  # 48 random bits: unique in any log
         assert f"incident {incident}" in srv.log()
         assert code_of(lambda: c.service.DownloadFile(fileId=download_id), c) == "InternalError"
 
