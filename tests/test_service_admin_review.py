@@ -68,6 +68,9 @@ def test_imported_file_is_reviewed_record_by_record(env):
         page = _unmatched_page(admin)
         ids = {item.Forename: item.IncomingId for item in page.Items.IncomingSummary}
         assert page.Total == 3 and set(ids) == {"Kai", "Ava", "Noah"}
+        unpaged = admin.service.ListUnmatched(baseLaestab=LAESTAB, ncy=None, minAge=None, maxAge=None,
+                                              hasCandidates=None, page=None, pageSize=None)
+        assert (unpaged.Page, unpaged.PageSize, unpaged.Total) == (1, 50, 3)  # left out: the first 50
         detail = admin.service.GetIncoming(incomingId=ids["Kai"])
         assert (detail.Record.IncomingId, detail.Record.Surname, detail.Record.Dob) == (
             ids["Kai"], "Moreno", date(2011, 3, 3))

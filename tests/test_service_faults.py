@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import threading
 import uuid
 from pathlib import Path
@@ -96,6 +97,9 @@ def test_no_licence_and_request_faults(tmp_path: Path, database_url: str) -> Non
         assert code_of(lambda: c.service.GetFileStatus(fileId=str(uuid.uuid4())), c) == "NotFound"
         assert code_of(lambda: c.service.DownloadFile(fileId="nope"), c) == "NotFound"
         assert code_of(lambda: c.service.DeleteScheduledTask(taskId=987654), c) == "NotFound"
+        # no taskId is task 0, the id no task has: answered as taskId=0 is, naming it
+        assert fault_of(lambda: c.service.DeleteScheduledTask(), c) == fault_of(
+            lambda: c.service.DeleteScheduledTask(taskId=0), c) == ("NotFound", "no scheduled task 0")
         task_type = c.get_type(f"{{{TNS}}}ScheduledTask")
         assert code_of(lambda: c.service.SaveScheduledTask(task=task_type(TaskId=0, Name="x", DataType="Student",
                                                                           Frequency="Hourly")), c) == "ValidationFailed"
@@ -111,6 +115,7 @@ def test_no_licence_and_request_faults(tmp_path: Path, database_url: str) -> Non
             c.service.DownloadFile(fileId=download_id)
         assert "incident id" in caught.value.message
         incident = caught.value.message.rsplit("incident id ", 1)[1].split()[0]
+        assert re.fullmatch("[0-9a-f]{12}", incident), incident  # 48 random bits: unique in any log
         assert f"incident {incident}" in srv.log()
         assert code_of(lambda: c.service.DownloadFile(fileId=download_id), c) == "InternalError"
 
