@@ -137,3 +137,13 @@ def test_alerts_list_shows_the_newest_50_unless_asked_for_more(run, ctx):
             alerts.raise_alert(session, ctx.settings, "Maintenance job failed", f"job {n}", "")
     assert [a["subject"] for a in run("alerts", "list")] == [f"job {n}" for n in range(50, 0, -1)]
     assert len(run("alerts", "list", "--limit", "51")) == 51
+
+
+def test_jobs_run_of_a_run_that_fails_exits_1_with_the_run_recorded(run, capsys, ctx):
+    capsys.readouterr()
+    assert cli.main(["--config", str(run.config), "--json", "jobs", "run", "attainment_import"]) == 1
+    failed = json.loads(capsys.readouterr().out)
+    assert (failed["job"], failed["outcome"]) == ("attainment_import", "failed")
+    assert "NotLicensed" in failed["error"]
+    assert [h["outcome"] for h in run("jobs", "history", "--job", "attainment_import")] == ["failed"]
+    assert [a["trigger"] for a in run("alerts", "list")] == [alerts.JOB_FAILED]

@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from b2b_soap.db import Conflict, IncomingRecord, VirtualFile, session_scope
+from b2b_soap.db import Conflict, IncomingRecord, QueueEntry, SystemDefault, VirtualFile, session_scope
 from processing_support import (add_base, add_bystander, add_person, add_surname_conflicts, get_person, pupil,
                                 transfer_bytes, upload)
 
@@ -90,6 +90,26 @@ def test_conflicts_are_resolved_in_one_command(ctx, cli):
     assert len(cli.json("conflicts", "list", "--status", "taken")) == 3
     assert "already taken" in cli.fails("conflicts", "resolve", ids[0], "--keep")
     assert cli("conflicts", "resolve", ids[0]).code == 2  # --take or --keep is required
+
+
+def test_import_process_of_a_file_given_back_for_another_attempt_reports_it_received(ctx, cli, tmp_path):
+    """Processing fails for a reason that may pass (here CARER_MIN stored unreadable in the database):
+    the file waits for its next attempt, and ``import --process`` says Received, exits 0 and runs
+    nothing meant for other kinds of file."""
+    add_bystander(ctx)
+    add_base(ctx)
+    with session_scope(ctx.sessions) as session:
+        session.add(SystemDefault(name="CARER_MIN", value="sixteen"))
+    path = tmp_path / "pupils.xml"
+    path.write_bytes(transfer_bytes([pupil("Kai", "Moreno", date(2011, 3, 3))]))
+    result = cli("--json", "import", str(path), "--base", "9994001", "--process")
+    assert (result.code, result.err) == (0, ""), result
+    imported = json.loads(result.out)
+    assert (imported["status"], imported["errors"]) == ("Received", "")
+    with session_scope(ctx.sessions) as session:
+        assert session.get(VirtualFile, imported["file_id"]).status == "Received"
+        entry = session.scalar(select(QueueEntry).where(QueueEntry.file_id == imported["file_id"]))
+        assert entry.attempts == 1 and "CARER_MIN must be a whole number" in entry.last_error
 
 
 def test_failed_file_is_retried(ctx, cli):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from b2b_soap.processing import worker as worker_module
 from b2b_soap.processing.population import PERSON_COLUMNS, LivePopulation, age_on, carer_settings, person_record
 from b2b_soap.processing.worker import Worker
 from b2b_soap.synth import generate_population
-from processing_support import add_base, add_bystander, add_person, fresh_upn, pupil, upload_and_process
+from processing_support import add_base, add_bystander, add_person, contact, fresh_upn, pupil, upload_and_process
 
 HOME = dict(address="12 High Street", town="Exampleton", postcode="EX1 2AB")
 
@@ -67,6 +67,35 @@ def test_an_erased_person_is_never_matched_or_offered_again(ctx, base_id):
         erase_person(session, person, "dpo", force=True)
     second = upload_and_process(ctx, base_id, [pupil("Ida", "Lindqvist", date(2015, 11, 2), upn=upn, gender="F")])
     assert outcome(ctx, second) == ("unmatched", None, set())
+
+
+def _years_before(day: date, years: int) -> date:
+    """The day ``years`` before ``day`` (a 29 February becomes the 28th)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def test_a_person_added_after_the_first_file_is_a_carer_from_carer_min_on(ctx, base_id):
+    """The population refreshed between files keeps CARER_MIN (16): a person who is 16 today is
+    matched as a contact, one who is 16 only tomorrow is neither matched nor offered."""
+    first = upload_and_process(ctx, base_id, [pupil("Nia", "Okafor", date(2014, 2, 9), gender="F")])
+    assert outcome(ctx, first)[:2] == ("unmatched", None)
+    sixteen = _years_before(date.today(), 16)
+    grace = add_person(ctx, forename="Grace", surname="Holloway", dob=sixteen, gender="F", **HOME)
+    imogen = add_person(ctx, forename="Imogen", surname="Thackeray", dob=sixteen + timedelta(days=1), gender="F",
+                        **HOME)
+    second = upload_and_process(ctx, base_id, [pupil("Ruby", "Holloway", date(2016, 4, 4), gender="F",
+                                                     contacts=[contact("Grace", "Holloway"),
+                                                               contact("Imogen", "Thackeray")])])
+    with session_scope(ctx.sessions) as session:
+        carers = {record.forename: (record.status, record.person_id, set(session.scalars(
+                      select(MatchCandidate.person_id).where(MatchCandidate.incoming_id == record.id))))
+                  for record in session.scalars(select(IncomingRecord).where(
+                      IncomingRecord.file_id == second, IncomingRecord.kind == "contact"))}
+    assert carers["Grace"][:2] == ("matched", grace)
+    assert carers["Imogen"][0] == "unmatched" and imogen not in carers["Imogen"][2] and carers["Imogen"][1] is None
 
 
 def test_a_started_worker_builds_the_population_before_any_file(ctx):

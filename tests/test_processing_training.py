@@ -36,8 +36,11 @@ def test_training_stores_weights_estimated_from_the_las_records(ctx):
         trained = load_model(session)
         assert describe_model(session)["source"].startswith("stored by trainer")
         assert session.scalar(select(AuditEntry.action).where(AuditEntry.action == "matching.train"))
+        weights = describe_model(session)["weights"]
     assert trained.m != default_model().m
     assert 0 < trained.match_rate <= 1
+    # the pupils' genders were compared in training: agreeing counts for a match, differing against
+    assert weights["gender"]["exact"] > 0 > weights["gender"]["else"]
 
 
 def test_thresholds_are_validated_stored_and_reset(ctx):

@@ -24,7 +24,7 @@ from server import running_server, zeep_client
 from service_setup import PASSWORD, ServiceEnv, fault_code, file_header
 from test_web_support import post_form, sign_in
 
-LAESTAB = "9994001"
+LAESTAB, OTHER = "9994001", "9994002"
 ELSEWHERE = dict(address="40 Park Avenue", town="Testbury", postcode="TB1 1AA")
 
 
@@ -46,9 +46,9 @@ def cli(env: ServiceEnv, capsys, *args: str) -> tuple[int, object, str]:
     return code, json.loads(out) if out.strip() else None, err
 
 
-def send(env: ServiceEnv, capsys, school, pupils) -> str:
+def send(env: ServiceEnv, capsys, school, pupils, laestab: str = LAESTAB) -> str:
     """One nightly file: UploadFile over SOAP, then ``b2b-soap process``; returns the file id."""
-    data = transfer_bytes(pupils, LAESTAB)
+    data = transfer_bytes(pupils, laestab)
     receipt = school.service.UploadFile(header=file_header(school, data), content=data)
     code, results, _ = cli(env, capsys, "process")
     assert code == 0 and [r["status"] for r in results] == ["Processed"], results
@@ -127,6 +127,28 @@ def test_nightly_files_keep_one_open_item_per_pupil_and_decisions_settle_every_c
         assert (status.MatchedCount, status.UnmatchedCount) == (3, 0)
         _, carers, _ = cli(env, capsys, "review", "unmatched", "--contacts", "--base", LAESTAB)
         assert [(c["forename"], c["id"]) for c in carers] == [("Una", again["Una"][0].id)]
+
+
+def test_a_pupil_sent_by_two_bases_waits_at_each_and_a_rejection_at_one_stays_there(env, capsys):
+    """The same SIMS GUIDs from another base: its file neither supersedes this base's open item
+    nor inherits this base's rejection."""
+    env.add_school(OTHER, "sims2")
+    orla = pupil("Orla", "Brennan", date(2014, 10, 10), gender="F")
+    ned = pupil("Ned", "Brennan", date(2012, 2, 2))
+    with running_server(env.config_path) as srv:
+        here = send(env, capsys, zeep_client(srv, "sims", PASSWORD), [orla, ned])
+        code, _, _ = cli(env, capsys, "review", "reject", str(records(env, here)["Ned"][0].id),
+                         "--reason", "left the LA")
+        assert code == 0
+        there = send(env, capsys, zeep_client(srv, "sims2", PASSWORD), [orla, ned], OTHER)
+    sent_here = records(env, here)
+    assert [r.status for r in sent_here["Orla"]] == ["unmatched"]
+    assert [(r.status, r.reason) for r in sent_here["Ned"]] == [("rejected", "left the LA")]
+    assert [r.status for n in ("Orla", "Ned") for r in records(env, there)[n]] == ["unmatched", "unmatched"]
+    waiting = {laestab: sorted((item["forename"], item["id"]) for item in cli(
+        env, capsys, "review", "unmatched", "--base", laestab)[1]) for laestab in (LAESTAB, OTHER)}
+    assert waiting == {LAESTAB: [("Orla", records(env, here)["Orla"][0].id)],
+                       OTHER: sorted((n, records(env, there)[n][0].id) for n in ("Ned", "Orla"))}
 
 
 def test_guid_link_of_a_decision_applies_with_guidmatch_off(env, capsys):
