@@ -15,6 +15,8 @@ from b2b_soap.db import (Alert, Base, CacheEntry, Conflict, FilePart, JobRun, Pe
 from b2b_soap.files.deletion import delete_files
 from b2b_soap.maintenance import actions
 from b2b_soap.maintenance.locks import SchedulerLocked
+from server import running_server
+from service_setup import ServiceEnv
 
 OLD = utcnow() - timedelta(days=200)
 NEW = utcnow() - timedelta(days=1)
@@ -196,3 +198,23 @@ def test_second_scheduler_on_one_sqlite_database_refuses(tmp_path):
     third = _context(tmp_path, url, job)
     maintenance.start_scheduler(third, strict=True)()  # free again once the first stopped
     third.close()
+
+
+@pytest.mark.parametrize("processing", [False, True], ids=["without-processing", "with-processing"])
+def test_serve_stops_the_scheduler_and_the_other_background_components_on_sigterm(tmp_path, database_url, processing):
+    """serve starts the scheduler and alert delivery (and the processing worker when enabled);
+    SIGTERM stops each of them before the last line, whichever of them is not configured."""
+    job = {"name": "cache", "action": "clear_cache", "trigger": "interval", "seconds": 3600}
+    env = ServiceEnv.create(tmp_path, database_url, processing={"enabled": processing, "poll_seconds": 0.2},
+                            maintenance={"enabled": True, "jobs": [job]})
+    try:
+        with running_server(env.config_path, background=True) as srv:
+            assert "maintenance scheduler started with 1 job(s)" in srv.log()
+    finally:
+        env.close()
+    assert srv.process.returncode == 0
+    lines = [line for line in srv.log().splitlines() if line.strip()]
+    assert not [line for line in lines if "failed to stop" in line or "Traceback" in line], lines[-20:]
+    shut_down = [i for i, line in enumerate(lines) if line.endswith("Scheduler has been shut down")]
+    assert len(shut_down) == 1 and shut_down[0] < len(lines) - 1, lines[-20:]
+    assert lines[-1].endswith(" stopped"), lines[-20:]

@@ -4,6 +4,7 @@ pupil's name or UPN, or a file name."""
 from __future__ import annotations
 
 import re
+import time
 import urllib.request
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 import zeep
 from prometheus_client.parser import text_string_to_metric_families
 
-from server import running_server, zeep_client
+from server import running_server, wait_for, zeep_client
 from service_setup import PASSWORD, ServiceEnv, file_header, student_file
 
 FILE_NAME = "census-Quonsetworth-spring.xml"
@@ -71,3 +72,32 @@ def test_metrics_count_calls_faults_uploads_and_hold_no_personal_data(env: Servi
     assert not leaked, leaked
     assert PASSWORD not in log
     assert not [p for p in personal - {"sims.user.quonsetworth", "School 9994000"} if p in log]
+
+
+def _metrics(srv) -> str:
+    with urllib.request.urlopen(srv.url + "/metrics", timeout=10) as response:
+        return response.read().decode()
+
+
+def test_a_processed_file_adds_its_processing_time_to_the_histogram(tmp_path: Path, database_url: str) -> None:
+    """The server's own worker processes an upload: the histogram holds one observation whose
+    seconds are a duration (more than nothing, less than the whole upload-to-reading span)."""
+    environment = ServiceEnv.create(tmp_path, database_url, processing={"enabled": True, "poll_seconds": 0.2})
+    environment.add_school("9994000", "sims.user.quonsetworth")
+    data = student_file("9994000", pupils=12, seed=7)
+    key = (("data_type", "Student"), ("outcome", "ok"))
+    try:
+        with running_server(environment.config_path, background=True) as srv:
+            client = zeep_client(srv, "sims.user.quonsetworth", PASSWORD)
+            before = time.perf_counter()
+            receipt = client.service.UploadFile(header=file_header(client, data, name=FILE_NAME), content=data)
+            wait_for(lambda: client.service.GetFileStatus(receipt.FileId).Status == "Processed", 60,
+                     "the server's worker to process the file")
+            text = wait_for(lambda: (t := _metrics(srv)) and key in _samples(t, "b2b_soap_file_processing_seconds_count")
+                            and t, 10, "the processing time on /metrics")
+            span = time.perf_counter() - before
+    finally:
+        environment.close()
+    assert _samples(text, "b2b_soap_file_processing_seconds_count")[key] == 1
+    seconds = _samples(text, "b2b_soap_file_processing_seconds_sum")[key]
+    assert 0 < seconds < span

@@ -151,6 +151,17 @@ def test_a_rejection_keeps_the_first_2000_characters_of_its_reason(ctx, base_id)
         assert session.get(IncomingRecord, kai).reason == reason[:2000]
 
 
+def test_a_reviewers_reason_is_shown_as_written_even_in_the_matchings_words(ctx, base_id):
+    reason = "UPN matches but demographics contradict: dob: the school confirmed another child"
+    file_id = upload_and_process(ctx, base_id, [pupil("Kai", "Moreno", date(2011, 3, 3))])
+    with session_scope(ctx.sessions) as session:
+        kai = session.scalar(select(IncomingRecord.id).where(IncomingRecord.file_id == file_id))
+        assert get_incoming(session, "admin", kai)["why"].startswith("No one in the LA's population scored")
+        reject_incoming(session, "admin", kai, reason)
+    with session_scope(ctx.sessions) as session:
+        assert get_incoming(session, "admin", kai)["why"] == reason
+
+
 def test_undoing_one_rejection_reopens_that_pupil_alone(ctx, base_id):
     guids = ("11111111-1111-4111-8111-111111111111", "99999999-9999-4999-8999-999999999999")
     file_id = upload_and_process(ctx, base_id, [pupil("Kai", "Moreno", date(2011, 3, 3), guid=guids[0]),

@@ -128,7 +128,7 @@ def _detail(session: Session, record: IncomingRecord, match: MatchSettings) -> d
               "decision", "person_id", "score", "has_candidates", "reason", "explanation", "received_at",
               "decided_at", "decided_by")
     detail = {f: getattr(record, f) for f in fields}
-    detail["why"] = why_waiting(record.reason, match)
+    detail["why"] = record.reason if record.status == REJECTED else why_waiting(record.reason, match)
     detail["data"] = record.data or {}
     candidates = session.execute(select(MatchCandidate, Person).join(Person, Person.id == MatchCandidate.person_id)
                                  .where(MatchCandidate.incoming_id == record.id)
