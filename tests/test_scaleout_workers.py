@@ -224,8 +224,10 @@ def test_two_workers_restarted_after_a_delay_and_stopped_cleanly(tmp_path: Path,
             assert "2 workers on 127.0.0.1" in srv.log()
             victim = min(first)
             os.kill(victim, signal.SIGKILL)  # right after its start: a fast failure
-            wait_for(lambda: (c := _children(srv.process.pid)) and len(c) == 2 and victim not in c, 20,
-                     "the supervisor to restart the killed worker")
+            replaced = wait_for(lambda: (c := _children(srv.process.pid)) and len(c) == 2 and victim not in c and c,
+                                20, "the supervisor to restart the killed worker")
+            for pid in replaced:  # each serving, so that each has its SIGTERM handling in place
+                wait_for(lambda: f"threads, pid {pid})" in srv.log(), 20, f"worker pid {pid} to serve")
     finally:
         env.close()
     said = _said(srv.log())
