@@ -22,6 +22,11 @@ def _form_action(html: str, path: str) -> str:
     return found.group(1).replace("&amp;", "&")
 
 
+def _day_boxes(name: str, day: date) -> str:
+    """The query string of a GOV.UK date input's day, month and year boxes."""
+    return f"{name}-day={day.day}&{name}-month={day.month}&{name}-year={day.year}"
+
+
 def _audited(world, action: str) -> int:
     with world.ctx.sessions() as s:
         return s.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == action))
@@ -141,6 +146,13 @@ def test_sort_and_search(client, world):
     earlier = today - timedelta(days=3)
     boxes = f"received_from-day={earlier.day}&received_from-month={earlier.month}&received_from-year={earlier.year}"
     assert "Smith, Amy" in _text(client, f"/unmatched/?{boxes}")
+    with session_scope(world.ctx.sessions) as s:
+        received = s.get(IncomingRecord, world.ids["amy"]).received_at
+        s.get(IncomingRecord, world.ids["newbie"]).received_at = received - timedelta(days=2)
+    on_the_day = _text(client, f"/unmatched/?{_day_boxes('received_to', received.date())}")
+    assert "Smith, Amy" in on_the_day and "Newcomer, Zara" in on_the_day  # the "to" day is included
+    day_before = _text(client, f"/unmatched/?{_day_boxes('received_to', received.date() - timedelta(days=1))}")
+    assert "Newcomer, Zara" in day_before and "Smith, Amy" not in day_before
 
 
 def test_the_list_is_kept_across_a_decision(client, world):
